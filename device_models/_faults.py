@@ -1,0 +1,40 @@
+"""Stuck-at faults: devices that hold g_min ("stuck off") or g_max ("stuck on") whatever is programmed."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._validation import as_array, require, require_probability
+
+HEALTHY, STUCK_OFF, STUCK_ON = 0, 1, 2
+
+
+class StuckAtFaults(eqx.Module):
+    """Random stuck-at faults, drawn once per programmed chip.
+
+    Attributes:
+        p_off: probability that a device is stuck at g_min.
+        p_on: probability that a device is stuck at g_max.
+    """
+
+    p_off: jax.Array = eqx.field(converter=as_array, default=0.0)
+    p_on: jax.Array = eqx.field(converter=as_array, default=0.0)
+
+    def __check_init__(self):
+        require_probability("faults.p_off", self.p_off)
+        require_probability("faults.p_on", self.p_on)
+        require("faults.p_on", self.p_off + self.p_on, lambda s: s <= 1, "p_off + p_on <= 1")
+
+    def draw(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        """Fault codes of ``shape`` devices (int8: HEALTHY, STUCK_OFF or STUCK_ON)."""
+        u = jax.random.uniform(key, shape)
+        code = jnp.where(u < self.p_off, STUCK_OFF, jnp.where(u < self.p_off + self.p_on, STUCK_ON, HEALTHY))
+        return code.astype(jnp.int8)
+
+
+def merge_fault_codes(drawn: jax.Array | None, measured: jax.Array | None) -> jax.Array | None:
+    """Combine random faults with a measured mask: a measured stuck cell wins, else the drawn code."""
+    if measured is None:
+        return drawn
+    measured = jnp.asarray(measured, dtype=jnp.int8)
+    return measured if drawn is None else jnp.where(measured != HEALTHY, measured, drawn)

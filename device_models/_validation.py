@@ -1,0 +1,71 @@
+"""Checks of physical parameters that run in ``__check_init__``.
+
+They skip traced values, so a model built inside ``jax.jit`` or ``jax.vmap`` is not checked twice
+and never fails on a tracer; concrete values (scalars or batches of a sweep) are checked element-wise.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def as_array(value) -> jax.Array:
+    """Converter for physical parameter fields: a float array (keeps tracers as they are)."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    return jnp.asarray(value, dtype=jnp.result_type(float))
+
+
+def as_optional_array(value) -> jax.Array | None:
+    """Converter for optional physical parameter fields: ``None`` means "off"."""
+    return None if value is None else as_array(value)
+
+
+def _concrete(value) -> np.ndarray | None:
+    if isinstance(value, jax.core.Tracer):
+        return None
+    return np.asarray(value)
+
+
+def _shown(value) -> str:
+    """The first element of ``value`` as plain Python (``-1.0``, not ``np.float32(-1.0)``)."""
+    return repr(np.asarray(value).ravel()[0].item())
+
+
+def require(name: str, value, holds: Callable[[np.ndarray], np.ndarray], expected: str) -> None:
+    """Raise ``ValueError("NAME: expected EXPECTED, got VALUE")`` unless ``holds(value)`` everywhere."""
+    concrete = _concrete(value)
+    if concrete is None:
+        return
+    ok = np.asarray(holds(concrete))
+    if not bool(np.all(ok)):
+        bad = np.broadcast_to(concrete, ok.shape)[~ok] if ok.ndim else concrete
+        raise ValueError(f"{name}: expected {expected}, got {_shown(bad)}")
+
+
+def require_finite_nonnegative(name: str, value) -> None:
+    require(name, value, lambda v: np.isfinite(v) & (v >= 0), "a finite number >= 0")
+
+
+def require_positive(name: str, value) -> None:
+    require(name, value, lambda v: np.isfinite(v) & (v > 0), "a finite number > 0")
+
+
+def require_probability(name: str, value) -> None:
+    require(name, value, lambda v: (v >= 0) & (v <= 1), "a probability in [0, 1]")
+
+
+def require_range(low_name: str, low, high_name: str, high) -> None:
+    """Check ``0 <= low < high`` (a conductance window, an interval)."""
+    require_finite_nonnegative(low_name, low)
+    require_positive(high_name, high)
+    lo, hi = _concrete(low), _concrete(high)
+    if lo is not None and hi is not None and not bool(np.all(lo < hi)):
+        raise ValueError(f"{high_name}: expected a value above {low_name} = {_shown(lo)}, got {_shown(hi)}")
+
+
+def require_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(str, choices))}, got {value!r}")

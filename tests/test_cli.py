@@ -1,0 +1,80 @@
+"""The ``crossbar`` command: exit codes, one-line errors, the demo's outputs."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from crossbar.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """Run the command in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "crossbar.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("demo", "presets", "device"):
+        assert command in result.stdout
+
+
+def test_unknown_command_is_one_line_and_exit_2():
+    result = run_cli("frobnicate")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_presets_lists_every_device(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("pcm", "rram", "ideal"):
+        assert name in out
+
+
+def test_device_show_prints_loadable_yaml(capsys, tmp_path):
+    import device_models as dm
+    import equinox as eqx
+
+    assert main(["device", "show", "rram"]) == 0
+    path = tmp_path / "rram.yaml"
+    path.write_text(capsys.readouterr().out)
+    assert eqx.tree_equal(dm.load(path), dm.RRAM())
+
+
+def test_device_validate_accepts_a_good_file(capsys, tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump({"model": "PCM", "g_max": 20.0}))
+    assert main(["device", "validate", str(path)]) == 0
+    assert "valid PCM model" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("model: PCM\ng_max: -3\n", "g_max: expected a finite number > 0"), ("model: [\n", "not valid YAML")],
+)
+def test_bad_device_file_exits_2_with_one_line(text, message, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = run_cli("device", "validate", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert str(path) in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_device_file_exits_2(capsys, tmp_path):
+    assert main(["device", "show", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file, and not a device preset" in capsys.readouterr().err
+
+
+def test_demo_writes_the_figure_and_prints_where(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    figure = tmp_path / "conductance_vs_time.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(figure) in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conductance_vs_time.png"]
