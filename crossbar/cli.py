@@ -46,8 +46,9 @@ def _presets(args) -> None:
 
     for name, device in device_models.PRESETS.items():
         fields = to_dict(device)
-        summary = ", ".join(f"{key}={value:g}" for key, value in fields.items() if key in ("g_min", "g_max"))
-        print(f"{name:6s} {type(device).__name__:6s} {summary}  ({(type(device).__doc__ or '').splitlines()[0]})")
+        window = f"g_min={fields['g_min']:g} uS, g_max={fields['g_max']:g} uS"
+        summary = (type(device).__doc__ or "").splitlines()[0]
+        print(f"{name:6s} {type(device).__name__:6s} {window:30s} {summary}")
 
 
 def _device_show(args) -> None:

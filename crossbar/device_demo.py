@@ -57,14 +57,22 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
             ax.fill_between(times_shown, bands[0, :, i], bands[2, :, i], color=color, alpha=0.25, lw=0)
             ax.plot(times_shown, bands[1, :, i], color=color, lw=2, label=f"target {level:.1f} uS")
             ax.plot(times_shown, paths[:, i, :], color=color, lw=0.6, alpha=0.8)
-        ax.set(xscale="log", xlabel="time since programming (s)", ylabel="conductance (uS)",
-               title=f"{name}: median, 5-95 % band, and single-device trajectories")
+        ax.set(
+            xscale="log",
+            xlabel="time since programming (s)",
+            ylabel="conductance (uS)",
+            title=f"{name}: median, 5-95 % band, and single-device trajectories",
+        )
         for label, t in TABLE_TIMES.items():
             ax.axvline(t, color="0.7", lw=0.8, ls=":")
-            ax.text(t, 0.99, f" {label}", transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="0.4")
+            ax.text(
+                t, 0.99, f" {label}", transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="0.4"
+            )
         ax.legend(fontsize=8, loc="lower left")
         for i, level in enumerate(levels):
-            cells = "  ".join(f"{g[j, i].mean():7.2f} ± {g[j, i].std():5.2f}" for j in range(len(TABLE_TIMES)))
+            cells = "  ".join(
+                f"{g[j, i].mean():7.2f} ± {g[j, i].std():5.2f}" for j in range(len(TABLE_TIMES))
+            )
             rows.append(f"{name:5s} {level:7.2f}   {cells}")
     path = out_dir / "conductance_vs_time.png"
     with atomic_write(path, "wb") as handle:

@@ -11,8 +11,8 @@ from ._pcm import PCM as PCM
 from ._pulse_response import PulseResponse as PulseResponse
 from ._pulse_response import a_from_nl as a_from_nl
 from ._rram import RRAM as RRAM
+from ._serialization import PRESETS as PRESETS
 from ._serialization import load as load
 from ._serialization import save as save
-from ._serialization import PRESETS as PRESETS
 from ._state import DeviceState as DeviceState
 from ._write_verify import WriteVerify as WriteVerify

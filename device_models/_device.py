@@ -65,7 +65,9 @@ class AbstractDevice(eqx.Module):
     def _read_noisy(self, key: jax.Array, state: DeviceState, t: jax.Array) -> jax.Array:
         """Conductance at scalar time ``t`` with read noise (uS)."""
 
-    def program(self, key: jax.Array, g_target: jax.Array, *, stuck_mask: jax.Array | None = None) -> DeviceState:
+    def program(
+        self, key: jax.Array, g_target: jax.Array, *, stuck_mask: jax.Array | None = None
+    ) -> DeviceState:
         """Program target conductances ``g_target`` (uS, any shape) into a fresh array of devices.
 
         Targets are clipped to the device window (and rounded to ``levels`` states if set).
@@ -91,7 +93,9 @@ class AbstractDevice(eqx.Module):
         drawn = None if self.faults is None else self.faults.draw(k_faults, shape)
         stuck = merge_fault_codes(drawn, stuck_mask)
         if stuck is not None:
-            g_prog = jnp.where(stuck == STUCK_OFF, self.g_min, jnp.where(stuck == STUCK_ON, g_ceiling, g_prog))
+            g_prog = jnp.where(
+                stuck == STUCK_OFF, self.g_min, jnp.where(stuck == STUCK_ON, g_ceiling, g_prog)
+            )
         return DeviceState(g_prog=g_prog, nu=self._draw_nu(k_nu, g_target), stuck=stuck, pulses=pulses)
 
     def read(self, key: jax.Array, state: DeviceState, t) -> jax.Array:

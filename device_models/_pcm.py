@@ -87,7 +87,11 @@ class PCM(AbstractDevice):
         if self.time_semantics == "snapshot":
             key = time_tag(key, t)
         noise = accumulated_noise(
-            key, self._noise_clock(t), self._noise_clock(TRAJECTORY_HORIZON_S),
-            state.g_prog.shape, self.time_semantics, state.g_prog.dtype,
+            key,
+            self._noise_clock(t),
+            self._noise_clock(TRAJECTORY_HORIZON_S),
+            state.g_prog.shape,
+            self.time_semantics,
+            state.g_prog.dtype,
         )
         return jnp.maximum(g_drift + self.read_noise_scale * g_drift * q_s * noise, 0.0)

@@ -1,8 +1,9 @@
 """Pulse-programming nonlinearity: the NeuroSim model of conductance vs pulse number (models.md section 3).
 
-With P of P_max pulses, G_LTP(P) = B (1 - exp(-P/A)) + G_min and G_LTD(P) = G_max - B (1 - exp((P - P_max)/A)),
-B = (G_max - G_min) / (1 - exp(-P_max/A)) (Chen et al., "NeuroSim", IEEE TCAD 2018). One pulse from
-conductance g moves along the curve through g, which gives the closed forms in ``potentiate``/``depress``.
+With P of P_max pulses, G_LTP(P) = B (1 - exp(-P/A)) + G_min and
+G_LTD(P) = G_max - B (1 - exp((P - P_max)/A)), B = (G_max - G_min) / (1 - exp(-P_max/A))
+(Chen et al., "NeuroSim", IEEE TCAD 2018). One pulse from conductance g moves along the curve through g,
+which gives the closed forms in ``potentiate`` and ``depress``.
 """
 
 import equinox as eqx

@@ -21,8 +21,7 @@ _T_FIT_START_S = 1.0
 
 
 class RRAM(AbstractDevice):
-    """Filamentary RRAM with a finite on/off window, linear programming noise, log-time relaxation,
-    1/f read noise and optional stuck-at faults.
+    """Filamentary RRAM: finite on/off window, linear programming noise, log-time relaxation, 1/f noise.
 
     Attributes:
         g_min, g_max: conductance window (uS), 9 to 88.2 uS for the CMO/HfOx devices.
@@ -57,8 +56,14 @@ class RRAM(AbstractDevice):
 
     def __check_init__(self):
         for name in (
-            "prog_sigma_offset", "prog_sigma_slope", "relax_std_offset", "relax_std_slope",
-            "read_noise_k", "prog_noise_scale", "read_noise_scale", "drift_scale",
+            "prog_sigma_offset",
+            "prog_sigma_slope",
+            "relax_std_offset",
+            "relax_std_slope",
+            "read_noise_k",
+            "prog_noise_scale",
+            "read_noise_scale",
+            "drift_scale",
         ):
             require_finite_nonnegative(name, getattr(self, name))
         require_positive("t_read", self.t_read)

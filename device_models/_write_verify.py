@@ -1,4 +1,4 @@
-"""Write-verify programming: pulse, read, repeat until the device is within tolerance or the budget is spent."""
+"""Write-verify programming: pulse, read, repeat until within tolerance or out of pulses."""
 
 import equinox as eqx
 import jax

@@ -37,8 +37,9 @@ def test_presets_lists_every_device(capsys):
 
 
 def test_device_show_prints_loadable_yaml(capsys, tmp_path):
-    import device_models as dm
     import equinox as eqx
+
+    import device_models as dm
 
     assert main(["device", "show", "rram"]) == 0
     path = tmp_path / "rram.yaml"

@@ -5,14 +5,15 @@ import pytest
 
 import device_models as dm
 
-
 ROUND_TRIP_MODELS = [
     dm.PCM(),
     dm.RRAM(),
     dm.Ideal(),
     dm.PCM(g_max=20.0, drift_scale=0.5, time_semantics="trajectory", levels=16, g_max_spread=0.03),
     dm.RRAM(faults=dm.StuckAtFaults(p_off=0.09, p_on=0.01), iv_b=3.0),
-    dm.Ideal(write_verify=dm.WriteVerify(dm.PulseResponse.from_nl(2.4, -4.88), tolerance=0.02, max_pulses=50)),
+    dm.Ideal(
+        write_verify=dm.WriteVerify(dm.PulseResponse.from_nl(2.4, -4.88), tolerance=0.02, max_pulses=50)
+    ),
 ]
 
 
