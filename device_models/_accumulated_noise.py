@@ -23,9 +23,14 @@ _TREE_TOLERANCE = 2.0**-14
 
 
 def time_tag(key: jax.Array, t: jax.Array) -> jax.Array:
-    """A key for snapshot draws at time ``t``: independent for distinct times, repeatable for equal ones."""
-    bits = jax.lax.bitcast_convert_type(jnp.asarray(t, jnp.float32), jnp.uint32)
-    return jax.random.fold_in(key, bits)
+    """A key for snapshot draws at time ``t``: independent for distinct times, repeatable for equal ones.
+
+    All bits of ``t`` count, so with 64-bit floats two times closer than float32 resolves still differ.
+    """
+    words = jax.lax.bitcast_convert_type(jnp.asarray(t), jnp.uint32).reshape(-1)
+    for i in range(words.shape[0]):
+        key = jax.random.fold_in(key, words[i])
+    return key
 
 
 def accumulated_noise(

@@ -96,7 +96,8 @@ class AbstractDevice(eqx.Module):
             g_prog = jnp.where(
                 stuck == STUCK_OFF, self.g_min, jnp.where(stuck == STUCK_ON, g_ceiling, g_prog)
             )
-        return DeviceState(g_prog=g_prog, nu=self._draw_nu(k_nu, g_target), stuck=stuck, pulses=pulses)
+        own_ceiling = None if self.g_max_spread is None else g_ceiling
+        return DeviceState(g_prog, self._draw_nu(k_nu, g_target), stuck, pulses, own_ceiling)
 
     def read(self, key: jax.Array, state: DeviceState, t) -> jax.Array:
         """Conductance (uS) at ``t`` seconds after programming, with drift and read noise.

@@ -63,7 +63,10 @@ class PCM(AbstractDevice):
 
     def _program_noisy(self, key, g_target, g_ceiling):
         xi = jax.random.normal(key, g_target.shape, g_target.dtype)
-        return jnp.maximum(g_target + self.prog_noise_scale * self.programming_sigma(g_target) * xi, 0.0)
+        # No upper clip: the measured distribution extends above g_max (models.md section 1).
+        return jnp.maximum(
+            g_target + self.prog_noise_scale * self.programming_sigma(g_target) * xi, self.g_min
+        )
 
     def _draw_nu(self, key, g_target):
         log_gr = jnp.log(jnp.maximum(g_target / self.g_max, _TINY))
@@ -94,4 +97,4 @@ class PCM(AbstractDevice):
             self.time_semantics,
             state.g_prog.dtype,
         )
-        return jnp.maximum(g_drift + self.read_noise_scale * g_drift * q_s * noise, 0.0)
+        return jnp.maximum(g_drift + self.read_noise_scale * g_drift * q_s * noise, self.g_min)

@@ -56,19 +56,19 @@ class PulseResponse(eqx.Module):
         return cls(a_from_nl(nl_ltp), a_from_nl(nl_ltd), p_max, c2c_sigma)
 
     def _saturation(self, a: jax.Array, g_min: jax.Array, g_max: jax.Array) -> jax.Array:
-        """B of the model (uS) and the per-pulse factor exp(-1/A)."""
+        """B of the model (uS), and 1 - exp(-1/A): the part of the way to saturation one pulse moves."""
         a_pulses = a * self.p_max
-        return (g_max - g_min) / -jnp.expm1(-self.p_max / a_pulses), jnp.exp(-1.0 / a_pulses)
+        return (g_max - g_min) / -jnp.expm1(-self.p_max / a_pulses), -jnp.expm1(-1.0 / a_pulses)
 
     def potentiate(self, g: jax.Array, g_min: jax.Array, g_max: jax.Array) -> jax.Array:
         """Conductance after one noiseless potentiation pulse from ``g`` (uS)."""
-        b, decay = self._saturation(self.a_ltp, g_min, g_max)
-        return g_min + b - (g_min + b - g) * decay
+        b, gain = self._saturation(self.a_ltp, g_min, g_max)
+        return g + (g_min + b - g) * gain
 
     def depress(self, g: jax.Array, g_min: jax.Array, g_max: jax.Array) -> jax.Array:
         """Conductance after one noiseless depression pulse from ``g`` (uS)."""
-        b, decay = self._saturation(self.a_ltd, g_min, g_max)
-        return g_max - b + (g - g_max + b) * decay
+        b, gain = self._saturation(self.a_ltd, g_min, g_max)
+        return g - (g - g_max + b) * gain
 
     def curve(self, pulses: jax.Array, g_min: jax.Array, g_max: jax.Array, potentiation: bool = True):
         """G_LTP(P) (or G_LTD(P)) for pulse numbers ``pulses`` in [0, P_max] (uS)."""

@@ -108,4 +108,4 @@ class RRAM(AbstractDevice):
         g_drift = self._read_expected(state, t) + self.drift_scale * noise(k_relax, self._relaxation_clock)
         sigma_read = self.read_noise_k * jnp.abs(jnp.log10(jnp.maximum(g_drift, 1e-6)))
         g = g_drift + self.read_noise_scale * sigma_read * noise(k_read, self._read_noise_clock)
-        return jnp.clip(g, self.g_min, self.g_max)
+        return jnp.clip(g, self.g_min, self.g_max if state.g_ceiling is None else state.g_ceiling)

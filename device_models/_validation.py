@@ -45,6 +45,21 @@ def require(name: str, value, holds: Callable[[np.ndarray], np.ndarray], expecte
         raise ValueError(f"{name}: expected {expected}, got {_shown(bad)}")
 
 
+def require_finite(name: str, value) -> None:
+    """Check that every element of an array is finite (skipped for traced values)."""
+    concrete = _concrete(value)
+    if concrete is not None and not bool(np.all(np.isfinite(concrete))):
+        raise ValueError(
+            f"{name}: expected finite values, found {int(np.sum(~np.isfinite(concrete)))} NaN or inf"
+        )
+
+
+def require_shape(name: str, value, shape: tuple[int, ...], meaning: str) -> None:
+    """Check an array's shape; ``meaning`` names the axes, e.g. ``"(batch, inputs)"``."""
+    if tuple(np.shape(value)) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {meaning} = {tuple(shape)}, got {tuple(np.shape(value))}")
+
+
 def require_finite_nonnegative(name: str, value) -> None:
     require(name, value, lambda v: np.isfinite(v) & (v >= 0), "a finite number >= 0")
 
