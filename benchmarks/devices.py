@@ -1,6 +1,6 @@
 """Speed of the device models on this machine, as ratios to plain JAX measured in the same run.
 
-    python benchmarks/run.py            # or: make bench
+    python benchmarks/devices.py        # or: make bench (all benchmarks)
 
 Programs and reads 1,000,000 PCM devices and compares with ``jax.random.normal`` of the same size. The
 physics needs three independent Gaussian draws per device (programming noise and drift exponent when
@@ -9,23 +9,12 @@ any exact implementation of the model has to pay.
 """
 
 import argparse
-import time
 
 import equinox as eqx
 import jax
+from _timing import best_time
 
 from device_models import PCM
-
-
-def best_time(fn, *args, repeats: int) -> float:
-    """Best wall time (s) of ``repeats`` calls after one warm-up (compile) call."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
