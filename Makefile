@@ -26,7 +26,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/devices.py
+	$(BIN)/python benchmarks/crossbar_forward.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

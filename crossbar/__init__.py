@@ -1,2 +1,13 @@
 """Crossbar arrays of memristive devices: peripherals, mapping of trained networks onto chips, execution,
 accuracy estimation, sweeps, reports and the ``crossbar`` command."""
+
+from . import ir_drop as ir_drop
+from ._adc import ADC as ADC
+from ._crossbar import Crossbar as Crossbar
+from ._crossbar import ProgrammedMatrix as ProgrammedMatrix
+from ._crossbar import ReadMatrix as ReadMatrix
+from ._dac import DAC as DAC
+from ._periphery import Periphery as Periphery
+from ._periphery import managed_mvm as managed_mvm
+from ._weight_mapping import WeightMapping as WeightMapping
+from .presets import PRESETS as PRESETS

@@ -1,0 +1,247 @@
+"""A crossbar configuration, and running a weight matrix on it: program, read at a time t, multiply."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from device_models import PCM, AbstractDevice, DeviceState
+from device_models._iv import sinh_current
+from device_models._validation import (
+    as_optional_array,
+    require,
+    require_choice,
+    require_finite,
+    require_finite_nonnegative,
+    require_shape,
+)
+
+from . import ir_drop
+from ._drift_compensation import compensation_factor, readout
+from ._periphery import Periphery, managed_mvm
+from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
+from ._weight_mapping import WeightMapping
+
+DRIFT_COMPENSATION = ("none", "global", "per_column")
+
+
+class ProgrammedMatrix(eqx.Module):
+    """A weight matrix (IN, OUT) programmed onto a grid of n_r x n_c tiles of R x C weights.
+
+    Attributes:
+        state: device state of every cell (n_r, n_c, R, physical columns).
+        w_max: weight mapped to the full conductance range, per tile (n_r, n_c, 1, 1).
+        valid: which weights of the tile grid are real, not padding (n_r, n_c, R, C).
+        baseline: drift-compensation readout right after programming, or ``None``.
+        column_gain, column_offset: analog gain and offset of each tile column (n_r, n_c, 1, C), or ``None``.
+        shape: (IN, OUT) (static).
+    """
+
+    state: DeviceState
+    w_max: jax.Array
+    valid: jax.Array
+    baseline: jax.Array | None
+    column_gain: jax.Array | None
+    column_offset: jax.Array | None
+    shape: tuple[int, int] = eqx.field(static=True)
+
+
+class ReadMatrix(eqx.Module):
+    """A programmed matrix as it reads at one time: the weights each tile now holds.
+
+    Attributes:
+        w: weights per tile (n_r, n_c, R, C), in the units of the programmed matrix; padding is zero. With a
+            nonlinear response (below) this is its small-signal matrix, used for gradients.
+        g: conductances (uS) (n_r, n_c, R, physical columns) when inputs must be solved one by one
+            (amplitude encoding, nonlinear I-V and IR drop), else ``None``.
+        w_max: as in ``ProgrammedMatrix``.
+        compensation: drift-compensation output scale (n_r, n_c, 1 or C), or ``None``.
+        column_gain, column_offset, shape: as in ``ProgrammedMatrix``.
+    """
+
+    w: jax.Array
+    g: jax.Array | None
+    w_max: jax.Array
+    compensation: jax.Array | None
+    column_gain: jax.Array | None
+    column_offset: jax.Array | None
+    shape: tuple[int, int] = eqx.field(static=True)
+
+
+class Crossbar(eqx.Module):
+    """How weight matrices run on crossbar tiles. Numeric fields are arrays, so a sweep can vmap over them.
+
+    Attributes:
+        device: the device model of every cell.
+        periphery: DAC, ADC, output noise, noise and bound management.
+        mapping: weights to conductances (differential pairs or a reference column; w_max choice).
+        tile_rows, tile_cols: largest block of weights (inputs x outputs) one tile holds (static).
+        r_row, r_col: wire resistance of one row / column segment (ohm); ``None`` for ideal wires.
+        drift_compensation: ``"none"``, ``"global"`` (one factor per tile) or ``"per_column"`` (static).
+    """
+
+    device: AbstractDevice = PCM()
+    periphery: Periphery = Periphery()
+    mapping: WeightMapping = WeightMapping()
+    tile_rows: int = eqx.field(static=True, default=512)
+    tile_cols: int = eqx.field(static=True, default=512)
+    r_row: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
+    r_col: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
+    drift_compensation: str = eqx.field(static=True, default="none")
+
+    def __check_init__(self):
+        for name in ("tile_rows", "tile_cols"):
+            require(name, getattr(self, name), lambda n: n >= 1, "a positive integer")
+        for name in ("r_row", "r_col"):
+            if getattr(self, name) is not None:
+                require_finite_nonnegative(name, getattr(self, name))
+        require_choice("drift_compensation", self.drift_compensation, DRIFT_COMPENSATION)
+
+    def tile_grid(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(n_r, n_c, R, C) for a weight matrix of ``shape`` (IN, OUT): near-equal splits."""
+        n_r, rows = near_equal_split(shape[0], self.tile_rows)
+        n_c, cols = near_equal_split(shape[1], self.tile_cols)
+        return n_r, n_c, rows, cols
+
+    def program(
+        self,
+        key: jax.Array,
+        w: jax.Array,
+        *,
+        stuck_mask: jax.Array | None = None,
+        column_gain: jax.Array | None = None,
+        column_offset: jax.Array | None = None,
+    ) -> ProgrammedMatrix:
+        """Program weights ``w`` (IN, OUT) onto tiles.
+
+        ``stuck_mask`` (n_r, n_c, R, physical columns), ``column_gain`` and ``column_offset``
+        (n_r, n_c, 1, C) describe a real chip's tiles (see ``tile_grid``); all optional.
+        """
+        w = jnp.asarray(w)
+        if w.ndim != 2:
+            raise ValueError(f"w: expected a 2-D weight matrix (inputs, outputs), got shape {w.shape}")
+        require_finite("w", w)
+        n_r, n_c, rows, cols = self.tile_grid(w.shape)
+        physical = (n_r, n_c, rows, self.mapping.physical_columns(cols))
+        if stuck_mask is not None:
+            require_shape("stuck_mask", stuck_mask, physical, "(n_r, n_c, rows, physical columns)")
+        for name, per_column in (("column_gain", column_gain), ("column_offset", column_offset)):
+            if per_column is not None:
+                require_shape(name, per_column, (n_r, n_c, 1, cols), "(n_r, n_c, 1, columns)")
+                require_finite(name, per_column)
+        blocks = to_blocks(w, rows, cols, fill=jnp.nan)
+        valid = ~jnp.isnan(blocks)
+        w_max = jax.vmap(jax.vmap(self.mapping.w_max))(blocks)[..., None, None]
+        blocks = jnp.where(valid, blocks, 0.0)
+        g_target = self.mapping.conductances(blocks, w_max, self.device.g_min, self.device.g_max)
+        k_program, k_baseline = jax.random.split(key)
+        state = self.device.program(k_program, g_target, stuck_mask=stuck_mask)
+        programmed = ProgrammedMatrix(state, w_max, valid, None, column_gain, column_offset, tuple(w.shape))
+        if self.drift_compensation == "none":
+            return programmed
+        w_now = self._weights(self.device.expected(state, 0.0), programmed)
+        baseline = readout(k_baseline, w_now, self.periphery, valid, self.drift_compensation)
+        return eqx.tree_at(lambda p: p.baseline, programmed, baseline, is_leaf=lambda x: x is None)
+
+    def read(self, key: jax.Array, programmed: ProgrammedMatrix, t) -> ReadMatrix:
+        """The weights the tiles hold ``t`` seconds after programming (drift, read noise, IR drop)."""
+        k_read, k_readout = jax.random.split(key)
+        g = self.device.read(k_read, programmed.state, t)
+        w = self._weights(g, programmed)
+        per_input = self._bends_inputs() and self.has_ir_drop
+        weights = ReadMatrix(
+            w,
+            g if per_input else None,
+            programmed.w_max,
+            None,
+            programmed.column_gain,
+            programmed.column_offset,
+            programmed.shape,
+        )
+        if programmed.baseline is None:
+            return weights
+        now = readout(k_readout, weights.w, self.periphery, programmed.valid, self.drift_compensation)
+        compensation = compensation_factor(programmed.baseline, now)[..., None, :]
+        return eqx.tree_at(lambda r: r.compensation, weights, compensation, is_leaf=lambda x: x is None)
+
+    def matmul(self, key: jax.Array, weights: ReadMatrix, x: jax.Array) -> jax.Array:
+        """Digital result of ``x @ W`` on the tiles: x (B, IN) -> (B, OUT); partial sums added in digital."""
+        x = jnp.asarray(x)
+        if x.ndim != 2 or x.shape[1] != weights.shape[0]:
+            raise ValueError(f"x: expected shape (batch, {weights.shape[0]}), got {x.shape}")
+        require_finite("x", x)
+        n_r, n_c, rows, cols = weights.w.shape
+        x_blocks = inputs_to_blocks(x, n_r, rows)
+        keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
+
+        analog = self._analog_response()
+
+        def tile(k, xb, wt, gain, offset, g, w_max):
+            return managed_mvm(k, xb, wt, self.periphery, gain, offset, analog, (self, wt, g, w_max))
+
+        per_tile = (weights.column_gain, weights.column_offset, weights.g)
+        axes = tuple(None if a is None else 0 for a in per_tile)
+        over_cols = jax.vmap(tile, in_axes=(0, None, 0, *axes, 0))
+        y = jax.vmap(over_cols, in_axes=(0, 0, 0, *axes, 0))(
+            keys,
+            x_blocks,
+            weights.w,
+            _squeeze_rows(weights.column_gain),
+            _squeeze_rows(weights.column_offset),
+            weights.g,
+            weights.w_max,
+        )  # (n_r, n_c, B, C)
+        if weights.compensation is not None:
+            y = y * weights.compensation
+        return outputs_from_blocks(jnp.sum(y, axis=0), weights.shape[1])
+
+    def _bends_inputs(self) -> bool:
+        """Whether the device I-V bends the inputs: amplitude encoding and an iv_b that may be nonzero.
+
+        With pulse-width encoding every input sees the full read voltage, so the nonlinearity is one constant
+        gain, sinh(b v_read) / (b v_read), that the chip's output-scale calibration absorbs.
+        """
+        if self.periphery.dac.encoding != "amplitude":
+            return False
+        b = self.device.iv_b
+        return isinstance(b, jax.core.Tracer) or bool(jnp.any(b != 0))
+
+    def _analog_response(self):
+        """``f(v, crossbar, w, g, w_max)``: a tile's response to normalized inputs (B, R) -> (B, C) when it is
+        not ``v @ w``, else ``None``. ``g`` is the tile's conductances (uS) when each input needs a network
+        solve (IR drop), else ``None``."""
+        if not self._bends_inputs():
+            return None
+        return _bent_response
+
+    def wire_resistances(self) -> tuple[jax.Array, jax.Array]:
+        """(r_row, r_col) in ohm, 0 for ideal wires."""
+        return (0.0 if self.r_row is None else self.r_row), (0.0 if self.r_col is None else self.r_col)
+
+    def _weights(self, g: jax.Array, programmed: ProgrammedMatrix) -> jax.Array:
+        """Weights (n_r, n_c, R, C) held by conductances g (uS) (n_r, n_c, R, physical columns)."""
+        if self.has_ir_drop:
+            r_row, r_col = self.wire_resistances()
+            effective = jax.vmap(jax.vmap(lambda gt: ir_drop.effective_matrix(gt * 1e-6, r_row, r_col)))
+            g = effective(g) * 1e6
+        w = self.mapping.weights(g, programmed.w_max, self.device.g_min, self.device.g_max)
+        return jnp.where(programmed.valid, w, 0.0)
+
+    @property
+    def has_ir_drop(self) -> bool:
+        return self.r_row is not None or self.r_col is not None
+
+
+def _bent_response(v, crossbar: Crossbar, w: jax.Array, g: jax.Array | None, w_max: jax.Array) -> jax.Array:
+    """Response of a tile whose device I-V bends amplitude-encoded inputs v (B, R) -> (B, C)."""
+    v_read, b = crossbar.periphery.dac.v_read, crossbar.device.iv_b
+    if g is None:  # ideal wires: every device sees its row voltage, I = g v sinhc(b v)
+        return (sinh_current(1.0, v * v_read, b) / v_read) @ w
+    r_row, r_col = crossbar.wire_resistances()
+    amperes = ir_drop.column_currents_nonlinear(g * 1e-6, v * v_read, r_row, r_col, b)
+    device = crossbar.device
+    return crossbar.mapping.weights(amperes * 1e6 / v_read, w_max, device.g_min, device.g_max)
+
+
+def _squeeze_rows(per_column: jax.Array | None) -> jax.Array | None:
+    """(n_r, n_c, 1, C) -> (n_r, n_c, C)."""
+    return None if per_column is None else per_column[..., 0, :]
