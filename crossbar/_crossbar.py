@@ -192,7 +192,8 @@ class Crossbar(eqx.Module):
         )  # (n_r, n_c, B, C)
         if weights.compensation is not None:
             y = y * weights.compensation
-        return outputs_from_blocks(jnp.sum(y, axis=0), weights.shape[1])
+        partial_sums = y[0] if n_r == 1 else jnp.sum(y, axis=0)  # digital accumulation over input splits
+        return outputs_from_blocks(partial_sums, weights.shape[1])
 
     def _bends_inputs(self) -> bool:
         """Whether the device I-V bends the inputs: amplitude encoding and an iv_b that may be nonzero.

@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from device_models._random import normal
 from device_models._validation import as_array, require_choice, require_finite_nonnegative, require_positive
 
 from ._adc import ADC
@@ -113,7 +114,7 @@ def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analo
         v = periphery.dac(x / (scale * r))
         y = respond(v)
         noise_key = jax.random.fold_in(key, pass_index)
-        y = y + periphery.output_noise * jax.random.normal(noise_key, y.shape, y.dtype)
+        y = y + periphery.output_noise * normal(noise_key, y.shape, y.dtype)
         if column_gain is not None:
             y = y * column_gain[None, :]
         if column_offset is not None:

@@ -22,11 +22,13 @@ def to_blocks(w: jax.Array, rows: int, cols: int, fill: float = 0.0) -> jax.Arra
 
 def inputs_to_blocks(x: jax.Array, n_r: int, rows: int) -> jax.Array:
     """(B, IN) -> (n_r, B, rows), zero-padded."""
-    padded = jnp.pad(x, ((0, 0), (0, n_r * rows - x.shape[-1])))
-    return padded.reshape(x.shape[0], n_r, rows).transpose(1, 0, 2)
+    if n_r * rows != x.shape[-1]:
+        x = jnp.pad(x, ((0, 0), (0, n_r * rows - x.shape[-1])))
+    return x.reshape(x.shape[0], n_r, rows).transpose(1, 0, 2)
 
 
 def outputs_from_blocks(y: jax.Array, n_out: int) -> jax.Array:
     """(n_c, B, cols) -> (B, OUT), padding dropped."""
     n_c, batch, cols = y.shape
-    return y.transpose(1, 0, 2).reshape(batch, n_c * cols)[:, :n_out]
+    y = y[0] if n_c == 1 else y.transpose(1, 0, 2).reshape(batch, n_c * cols)
+    return y if y.shape[1] == n_out else y[:, :n_out]

@@ -16,6 +16,8 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
+from ._random import normal
+
 TIME_SEMANTICS = ("snapshot", "trajectory")
 TRAJECTORY_HORIZON_S = 1e20
 """Trajectories are exact up to this time (s), about 3e12 years; later reads see the path frozen there."""
@@ -47,7 +49,7 @@ def accumulated_noise(
     For ``"snapshot"`` the caller passes a key already tagged with the time (``time_tag``).
     """
     if semantics == "snapshot":
-        return jnp.sqrt(clock) * jax.random.normal(key, shape, dtype)
+        return jnp.sqrt(clock) * normal(key, shape, dtype)
     tree = diffrax.VirtualBrownianTree(
         0.0, 1.0, tol=_TREE_TOLERANCE, shape=jax.ShapeDtypeStruct(shape, dtype), key=key
     )

@@ -10,6 +10,7 @@ from ._accumulated_noise import TIME_SEMANTICS
 from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes
 from ._iv import sinh_current
 from ._levels import quantize_to_levels
+from ._random import normal
 from ._state import DeviceState
 from ._validation import require, require_choice, require_finite_nonnegative, require_range
 from ._write_verify import WriteVerify
@@ -82,7 +83,7 @@ class AbstractDevice(eqx.Module):
             g_target = quantize_to_levels(g_target, self.g_min, self.g_max, self.levels)
         g_ceiling = jnp.broadcast_to(self.g_max, shape)
         if self.g_max_spread is not None:
-            spread = 1.0 + self.g_max_spread * jax.random.normal(k_spread, shape, g_target.dtype)
+            spread = 1.0 + self.g_max_spread * normal(k_spread, shape, g_target.dtype)
             g_ceiling = jnp.maximum(self.g_max * spread, self.g_min)
             g_target = jnp.minimum(g_target, g_ceiling)
         pulses = None

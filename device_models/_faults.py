@@ -4,6 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._random import uniform
 from ._validation import as_array, require, require_probability
 
 HEALTHY, STUCK_OFF, STUCK_ON = 0, 1, 2
@@ -27,7 +28,7 @@ class StuckAtFaults(eqx.Module):
 
     def draw(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         """Fault codes of ``shape`` devices (int8: HEALTHY, STUCK_OFF or STUCK_ON)."""
-        u = jax.random.uniform(key, shape)
+        u = uniform(key, shape)
         code = jnp.where(u < self.p_off, STUCK_OFF, jnp.where(u < self.p_off + self.p_on, STUCK_ON, HEALTHY))
         return code.astype(jnp.int8)
 

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise, time_tag
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
+from ._random import normal
 from ._state import DeviceState
 from ._validation import as_array, as_optional_array, require_finite_nonnegative, require_positive
 from ._write_verify import WriteVerify
@@ -62,7 +63,7 @@ class PCM(AbstractDevice):
         return (self.g_max / 25.0) * (c0 + c1 * gn + c2 * gn * gn)
 
     def _program_noisy(self, key, g_target, g_ceiling):
-        xi = jax.random.normal(key, g_target.shape, g_target.dtype)
+        xi = normal(key, g_target.shape, g_target.dtype)
         # No upper clip: the measured distribution extends above g_max (models.md section 1).
         return jnp.maximum(
             g_target + self.prog_noise_scale * self.programming_sigma(g_target) * xi, self.g_min
@@ -72,7 +73,7 @@ class PCM(AbstractDevice):
         log_gr = jnp.log(jnp.maximum(g_target / self.g_max, _TINY))
         mu = jnp.clip(_NU_MEAN[0] * log_gr + _NU_MEAN[1], _NU_MEAN[2], _NU_MEAN[3])
         sigma = jnp.clip(_NU_STD[0] * log_gr + _NU_STD[1], _NU_STD[2], _NU_STD[3])
-        return jnp.abs(mu + sigma * jax.random.normal(key, g_target.shape, g_target.dtype))
+        return jnp.abs(mu + sigma * normal(key, g_target.shape, g_target.dtype))
 
     def _read_expected(self, state: DeviceState, t):
         # exp/log instead of a power with a per-device exponent: the same value, several times faster on CPU.

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise, time_tag
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
+from ._random import normal
 from ._state import DeviceState
 from ._validation import as_array, as_optional_array, require_finite_nonnegative, require_positive
 from ._write_verify import WriteVerify
@@ -73,7 +74,7 @@ class RRAM(AbstractDevice):
         return self.prog_sigma_offset + self.prog_sigma_slope * g_target
 
     def _program_noisy(self, key, g_target, g_ceiling):
-        xi = jax.random.normal(key, g_target.shape, g_target.dtype)
+        xi = normal(key, g_target.shape, g_target.dtype)
         g = g_target + self.prog_noise_scale * self.programming_sigma(g_target) * xi
         return jnp.clip(g, self.g_min, g_ceiling)
 

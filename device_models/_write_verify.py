@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from ._pulse_response import PulseResponse
+from ._random import normal
 from ._validation import as_array, require, require_positive
 
 
@@ -50,7 +51,7 @@ class WriteVerify(eqx.Module):
                 self.response.potentiate(g, g_min, g_max),
                 self.response.depress(g, g_min, g_max),
             )
-            noise = sigma * jax.random.normal(jax.random.fold_in(key, step), g.shape, g.dtype)
+            noise = sigma * normal(jax.random.fold_in(key, step), g.shape, g.dtype)
             g_next = jnp.clip(moved + noise, g_min, g_max)
             return jnp.where(active, g_next, g), pulses + active, step + 1
 
