@@ -4,8 +4,8 @@
 
 Programs and reads 1,000,000 PCM devices and compares with ``jax.random.normal`` of the same size. The
 physics needs three independent Gaussian draws per device (programming noise and drift exponent when
-programming, read noise when reading), so the ratio to three normals is also printed: the floor that
-any exact implementation of the model has to pay.
+programming, read noise when reading), so the ratio to three ``jax.random.normal`` draws is printed too:
+the least that an implementation drawing its numbers with ``jax.random`` pays.
 """
 
 import argparse

@@ -75,6 +75,8 @@ class Crossbar(eqx.Module):
         periphery: DAC, ADC, output noise, noise and bound management.
         mapping: weights to conductances (differential pairs or a reference column; w_max choice).
         tile_rows, tile_cols: largest block of weights (inputs x outputs) one tile holds (static).
+        array_rows, array_cols: the physical array of a tile (rows, device columns), e.g. from a chip's
+            calibration profile, or ``None`` when not constrained; a tile must fit in it (static).
         r_row, r_col: wire resistance of one row / column segment (ohm); ``None`` for ideal wires.
         drift_compensation: ``"none"``, ``"global"`` (one factor per tile) or ``"per_column"`` (static).
     """
@@ -84,6 +86,8 @@ class Crossbar(eqx.Module):
     mapping: WeightMapping = WeightMapping()
     tile_rows: int = eqx.field(static=True, default=512)
     tile_cols: int = eqx.field(static=True, default=512)
+    array_rows: int | None = eqx.field(static=True, default=None)
+    array_cols: int | None = eqx.field(static=True, default=None)
     r_row: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
     r_col: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
     drift_compensation: str = eqx.field(static=True, default="none")
@@ -91,6 +95,17 @@ class Crossbar(eqx.Module):
     def __check_init__(self):
         for name in ("tile_rows", "tile_cols"):
             require(name, getattr(self, name), lambda n: n >= 1, "a positive integer")
+        if self.array_rows is not None and self.tile_rows > self.array_rows:
+            raise ValueError(
+                f"tile_rows: expected at most array_rows = {self.array_rows} (the physical array), "
+                f"got {self.tile_rows}"
+            )
+        needed = self.mapping.physical_columns(self.tile_cols)
+        if self.array_cols is not None and needed > self.array_cols:
+            raise ValueError(
+                f"tile_cols: {self.tile_cols} weight columns need {needed} device columns with the "
+                f"{self.mapping.scheme} mapping, but the physical array has array_cols = {self.array_cols}"
+            )
         for name in ("r_row", "r_col"):
             if getattr(self, name) is not None:
                 require_finite_nonnegative(name, getattr(self, name))

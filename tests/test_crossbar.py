@@ -190,3 +190,17 @@ def test_gradients_flow_through_ir_drop_and_nonlinear_solves():
     crossbar = amplitude(PRESETS["aihwkit-pcm"], 3.0, r_row=2.0, r_col=2.0)
     grad = jax.grad(lambda w: run(crossbar, 3600.0, w=w, x=X_SMALL).sum())(W_SMALL)
     assert bool(jnp.all(jnp.isfinite(grad))) and float(jnp.abs(grad).sum()) > 0
+
+
+def test_a_tile_must_fit_the_physical_array():
+    with pytest.raises(ValueError, match="tile_rows: expected at most array_rows = 256"):
+        Crossbar(tile_rows=512, array_rows=256)
+    with pytest.raises(ValueError, match="tile_cols: 512 weight columns need 1024 device columns"):
+        Crossbar(tile_cols=512, array_cols=512)
+    Crossbar(
+        tile_rows=256,
+        tile_cols=255,
+        array_rows=256,
+        array_cols=256,
+        mapping=WeightMapping("reference_column"),
+    )
