@@ -178,12 +178,20 @@ class Crossbar(eqx.Module):
         compensation = compensation_factor(programmed.baseline, now)[..., None, :]
         return eqx.tree_at(lambda r: r.compensation, weights, compensation, is_leaf=lambda x: x is None)
 
-    def matmul(self, key: jax.Array, weights: ReadMatrix, x: jax.Array) -> jax.Array:
-        """Digital result of ``x @ W`` on the tiles: x (B, IN) -> (B, OUT); partial sums added in digital."""
+    def matmul(
+        self, key: jax.Array, weights: ReadMatrix, x: jax.Array, bias: jax.Array | None = None
+    ) -> jax.Array:
+        """Digital result of ``x @ W + bias`` on the tiles: x (B, IN) -> (B, OUT).
+
+        Partial sums of input splits and the bias (OUT,) are added in digital.
+        """
         x = jnp.asarray(x)
         if x.ndim != 2 or x.shape[1] != weights.shape[0]:
             raise ValueError(f"x: expected shape (batch, {weights.shape[0]}), got {x.shape}")
         require_finite("x", x)
+        if bias is not None:
+            require_shape("bias", bias, (weights.shape[1],), "(outputs,)")
+            require_finite("bias", bias)
         n_r, n_c, rows, cols = weights.w.shape
         x_blocks = inputs_to_blocks(x, n_r, rows)
         keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
@@ -208,7 +216,8 @@ class Crossbar(eqx.Module):
         if weights.compensation is not None:
             y = y * weights.compensation
         partial_sums = y[0] if n_r == 1 else jnp.sum(y, axis=0)  # digital accumulation over input splits
-        return outputs_from_blocks(partial_sums, weights.shape[1])
+        y = outputs_from_blocks(partial_sums, weights.shape[1])
+        return y if bias is None else y + jnp.asarray(bias)[None, :]
 
     def _bends_inputs(self) -> bool:
         """Whether the device I-V bends the inputs: amplitude encoding and an iv_b that may be nonzero.

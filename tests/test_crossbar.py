@@ -114,6 +114,13 @@ def test_same_seed_same_numbers():
     np.testing.assert_array_equal(run(crossbar, 3600.0), run(crossbar, 3600.0))
 
 
+def test_bias_is_added_in_digital():
+    ideal = PRESETS["ideal"]
+    bias = jnp.linspace(-1.0, 1.0, W.shape[1])
+    y = ideal.matmul(KEY, ideal.read(KEY, ideal.program(KEY, W), 0.0), X, bias)
+    np.testing.assert_allclose(y, X @ W + bias[None, :], rtol=1e-4, atol=1e-4)
+
+
 def test_per_tile_column_gain_and_offset():
     ideal = PRESETS["ideal"]
     n_r, n_c, _, cols = ideal.tile_grid(W.shape)
@@ -136,6 +143,7 @@ BAD = [
         lambda c: c.matmul(KEY, c.read(KEY, c.program(KEY, W), 1.0), X.at[0, 0].set(jnp.inf)),
         "x: expected finite",
     ),
+    (lambda c: c.matmul(KEY, c.read(KEY, c.program(KEY, W), 1.0), X, jnp.ones(7)), r"bias: expected shape"),
     (lambda c: Crossbar(tile_rows=0), "tile_rows: expected a positive integer"),
     (lambda c: Crossbar(r_row=-1.0), "r_row: expected a finite number >= 0"),
     (lambda c: Crossbar(drift_compensation="sometimes"), "drift_compensation: expected one of"),
