@@ -4,7 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from device_models._validation import as_array, require, require_positive
+from device_models._validation import as_array, require_integer, require_positive
 
 from ._dac import round_to_step
 
@@ -22,7 +22,7 @@ class ADC(eqx.Module):
 
     def __check_init__(self):
         if self.bits is not None:
-            require("adc.bits", self.bits, lambda b: b >= 2, "an integer >= 2 (or null for no rounding)")
+            require_integer("adc.bits", self.bits, 2, " (or None for no rounding)")
         require_positive("adc.bound", self.bound)
 
     def __call__(self, y: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -3,20 +3,22 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from device_models import PCM, AbstractDevice, DeviceState
+from device_models._accumulated_noise import time_tag
 from device_models._iv import sinh_current
 from device_models._validation import (
     as_optional_array,
-    require,
     require_choice,
     require_finite,
     require_finite_nonnegative,
+    require_integer,
     require_shape,
 )
 
 from . import ir_drop
-from ._drift_compensation import compensation_factor, readout
+from ._drift_compensation import compensation_factor, mean_abs_output
 from ._periphery import Periphery, managed_mvm
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
 from ._weight_mapping import WeightMapping
@@ -93,8 +95,9 @@ class Crossbar(eqx.Module):
     drift_compensation: str = eqx.field(static=True, default="none")
 
     def __check_init__(self):
-        for name in ("tile_rows", "tile_cols"):
-            require(name, getattr(self, name), lambda n: n >= 1, "a positive integer")
+        for name in ("tile_rows", "tile_cols", "array_rows", "array_cols"):
+            if getattr(self, name) is not None:
+                require_integer(name, getattr(self, name), 1)
         if self.array_rows is not None and self.tile_rows > self.array_rows:
             raise ValueError(
                 f"tile_rows: expected at most array_rows = {self.array_rows} (the physical array), "
@@ -132,9 +135,12 @@ class Crossbar(eqx.Module):
         (n_r, n_c, 1, C) describe a real chip's tiles (see ``tile_grid``); all optional.
         """
         w = jnp.asarray(w)
-        if w.ndim != 2:
-            raise ValueError(f"w: expected a 2-D weight matrix (inputs, outputs), got shape {w.shape}")
+        if w.ndim != 2 or 0 in w.shape:
+            raise ValueError(
+                f"w: expected a non-empty 2-D weight matrix (inputs, outputs), got shape {w.shape}"
+            )
         require_finite("w", w)
+        w = w.astype(jnp.result_type(w, float))
         n_r, n_c, rows, cols = self.tile_grid(w.shape)
         physical = (n_r, n_c, rows, self.mapping.physical_columns(cols))
         if stuck_mask is not None:
@@ -143,38 +149,31 @@ class Crossbar(eqx.Module):
             if per_column is not None:
                 require_shape(name, per_column, (n_r, n_c, 1, cols), "(n_r, n_c, 1, columns)")
                 require_finite(name, per_column)
-        blocks = to_blocks(w, rows, cols, fill=jnp.nan)
-        valid = ~jnp.isnan(blocks)
-        w_max = jax.vmap(jax.vmap(self.mapping.w_max))(blocks)[..., None, None]
-        blocks = jnp.where(valid, blocks, 0.0)
+        blocks = to_blocks(w, rows, cols)
+        valid = to_blocks(jnp.ones(w.shape, bool), rows, cols)
+        w_max = jax.vmap(jax.vmap(self.mapping.w_max))(jnp.where(valid, blocks, jnp.nan))[..., None, None]
         g_target = self.mapping.conductances(blocks, w_max, self.device.g_min, self.device.g_max)
         k_program, k_baseline = jax.random.split(key)
         state = self.device.program(k_program, g_target, stuck_mask=stuck_mask)
         programmed = ProgrammedMatrix(state, w_max, valid, None, column_gain, column_offset, tuple(w.shape))
         if self.drift_compensation == "none":
             return programmed
-        w_now = self._weights(self.device.expected(state, 0.0), programmed)
-        baseline = readout(k_baseline, w_now, self.periphery, valid, self.drift_compensation)
+        reference = self._read_matrix(self.device.expected(state, 0.0), programmed)
+        baseline = self._readout(k_baseline, reference, valid)
         return eqx.tree_at(lambda p: p.baseline, programmed, baseline, is_leaf=lambda x: x is None)
 
     def read(self, key: jax.Array, programmed: ProgrammedMatrix, t) -> ReadMatrix:
-        """The weights the tiles hold ``t`` seconds after programming (drift, read noise, IR drop)."""
+        """The weights the tiles hold ``t`` seconds after programming (drift, read noise, IR drop).
+
+        ``t`` is one time (s); for several, call once per time (or ``jax.vmap`` over times).
+        """
+        if jnp.ndim(t) != 0:
+            raise ValueError(f"t: expected one time in seconds, got shape {jnp.shape(t)}; read once per time")
         k_read, k_readout = jax.random.split(key)
-        g = self.device.read(k_read, programmed.state, t)
-        w = self._weights(g, programmed)
-        per_input = self._bends_inputs() and self.has_ir_drop
-        weights = ReadMatrix(
-            w,
-            g if per_input else None,
-            programmed.w_max,
-            None,
-            programmed.column_gain,
-            programmed.column_offset,
-            programmed.shape,
-        )
+        weights = self._read_matrix(self.device.read(k_read, programmed.state, t), programmed)
         if programmed.baseline is None:
             return weights
-        now = readout(k_readout, weights.w, self.periphery, programmed.valid, self.drift_compensation)
+        now = self._readout(time_tag(k_readout, t), weights, programmed.valid)
         compensation = compensation_factor(programmed.baseline, now)[..., None, :]
         return eqx.tree_at(lambda r: r.compensation, weights, compensation, is_leaf=lambda x: x is None)
 
@@ -192,10 +191,31 @@ class Crossbar(eqx.Module):
         if bias is not None:
             require_shape("bias", bias, (weights.shape[1],), "(outputs,)")
             require_finite("bias", bias)
-        n_r, n_c, rows, cols = weights.w.shape
-        x_blocks = inputs_to_blocks(x, n_r, rows)
-        keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
+        n_r, _, rows, _ = weights.w.shape
+        y = self._tile_outputs(key, inputs_to_blocks(x, n_r, rows), weights)
+        if weights.compensation is not None:
+            y = y * weights.compensation
+        partial_sums = y[0] if n_r == 1 else jnp.sum(y, axis=0)  # digital accumulation over input splits
+        y = outputs_from_blocks(partial_sums, weights.shape[1])
+        return y if bias is None else y + jnp.asarray(bias)[None, :]
 
+    def _read_matrix(self, g: jax.Array, programmed: ProgrammedMatrix) -> ReadMatrix:
+        """The tiles as conductances ``g`` (uS) (n_r, n_c, R, physical columns) hold them, uncompensated."""
+        per_input = self._bends_inputs() and self.has_ir_drop
+        return ReadMatrix(
+            self._weights(g, programmed),
+            g if per_input else None,
+            programmed.w_max,
+            None,
+            programmed.column_gain,
+            programmed.column_offset,
+            programmed.shape,
+        )
+
+    def _tile_outputs(self, key: jax.Array, x_blocks: jax.Array, weights: ReadMatrix) -> jax.Array:
+        """Digital outputs (n_r, n_c, B, C) of every tile for its inputs x_blocks (n_r, B, R)."""
+        n_r, n_c, _, _ = weights.w.shape
+        keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
         analog = self._analog_response()
 
         def tile(k, xb, wt, gain, offset, g, w_max):
@@ -204,7 +224,7 @@ class Crossbar(eqx.Module):
         per_tile = (weights.column_gain, weights.column_offset, weights.g)
         axes = tuple(None if a is None else 0 for a in per_tile)
         over_cols = jax.vmap(tile, in_axes=(0, None, 0, *axes, 0))
-        y = jax.vmap(over_cols, in_axes=(0, 0, 0, *axes, 0))(
+        return jax.vmap(over_cols, in_axes=(0, 0, 0, *axes, 0))(
             keys,
             x_blocks,
             weights.w,
@@ -212,12 +232,14 @@ class Crossbar(eqx.Module):
             _squeeze_rows(weights.column_offset),
             weights.g,
             weights.w_max,
-        )  # (n_r, n_c, B, C)
-        if weights.compensation is not None:
-            y = y * weights.compensation
-        partial_sums = y[0] if n_r == 1 else jnp.sum(y, axis=0)  # digital accumulation over input splits
-        y = outputs_from_blocks(partial_sums, weights.shape[1])
-        return y if bias is None else y + jnp.asarray(bias)[None, :]
+        )
+
+    def _readout(self, key: jax.Array, weights: ReadMatrix, valid: jax.Array) -> jax.Array:
+        """Drift-compensation readout: mean |output| per tile (or tile column) for one-hot inputs sent through
+        the whole noisy path of each tile (models.md section 5)."""
+        n_r, _, rows, _ = weights.w.shape
+        one_hot = jnp.broadcast_to(jnp.eye(rows, dtype=weights.w.dtype), (n_r, rows, rows))
+        return mean_abs_output(self._tile_outputs(key, one_hot, weights), valid, self.drift_compensation)
 
     def _bends_inputs(self) -> bool:
         """Whether the device I-V bends the inputs: amplitude encoding and an iv_b that may be nonzero.
@@ -228,7 +250,7 @@ class Crossbar(eqx.Module):
         if self.periphery.dac.encoding != "amplitude":
             return False
         b = self.device.iv_b
-        return isinstance(b, jax.core.Tracer) or bool(jnp.any(b != 0))
+        return isinstance(b, jax.core.Tracer) or bool(np.any(np.asarray(b) != 0))
 
     def _analog_response(self):
         """``f(v, crossbar, w, g, w_max)``: a tile's response to normalized inputs (B, R) -> (B, C) when it is

@@ -4,7 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from device_models._validation import as_array, require, require_choice, require_positive
+from device_models._validation import as_array, require_choice, require_integer, require_positive
 
 ENCODINGS = ("pulse_width", "amplitude")
 
@@ -31,7 +31,7 @@ class DAC(eqx.Module):
 
     def __check_init__(self):
         if self.bits is not None:
-            require("dac.bits", self.bits, lambda b: b >= 2, "an integer >= 2 (or null for no rounding)")
+            require_integer("dac.bits", self.bits, 2, " (or None for no rounding)")
         require_positive("dac.v_read", self.v_read)
         require_choice("dac.encoding", self.encoding, ENCODINGS)
 

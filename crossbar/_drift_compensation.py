@@ -5,25 +5,18 @@ t; scale that tile's outputs by the ratio of the mean absolute outputs."""
 import jax
 import jax.numpy as jnp
 
-from ._periphery import Periphery, managed_mvm
 
-
-def readout(key: jax.Array, w: jax.Array, periphery: Periphery, valid: jax.Array, mode: str) -> jax.Array:
-    """Mean |output| of every tile for one-hot inputs on its used rows.
+def mean_abs_output(out: jax.Array, valid: jax.Array, mode: str) -> jax.Array:
+    """Mean |output| of the real (not padding) rows and columns of every tile.
 
     Args:
-        w: weights as read (n_r, n_c, R, C).
-        valid: which weights are real, not padding (n_r, n_c, R, C).
+        out: outputs of every tile for one-hot inputs on each of its rows (n_r, n_c, R, C).
+        valid: which weights of the tile grid are real (n_r, n_c, R, C).
         mode: ``"global"`` -> (n_r, n_c, 1); ``"per_column"`` -> (n_r, n_c, C).
     """
-    n_r, n_c, rows, _ = w.shape
-    keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
-    one_hot = jnp.eye(rows, dtype=w.dtype)
-    out = jax.vmap(jax.vmap(lambda k, wt: managed_mvm(k, one_hot, wt, periphery)))(keys, w)
     magnitude = jnp.where(valid, jnp.abs(out), 0.0)
     axes = (2, 3) if mode == "global" else (2,)
-    count = jnp.sum(valid, axis=axes)
-    mean = jnp.sum(magnitude, axis=axes) / jnp.maximum(count, 1)
+    mean = jnp.sum(magnitude, axis=axes) / jnp.maximum(jnp.sum(valid, axis=axes), 1)
     return mean[..., None] if mode == "global" else mean
 
 

@@ -12,11 +12,11 @@ def near_equal_split(size: int, max_block: int) -> tuple[int, int]:
     return blocks, math.ceil(size / blocks)
 
 
-def to_blocks(w: jax.Array, rows: int, cols: int, fill: float = 0.0) -> jax.Array:
-    """(IN, OUT) -> (n_r, n_c, rows, cols), padded with ``fill``."""
+def to_blocks(w: jax.Array, rows: int, cols: int) -> jax.Array:
+    """(IN, OUT) -> (n_r, n_c, rows, cols), padded with zeros (False for a mask)."""
     n_in, n_out = w.shape
     n_r, n_c = -(-n_in // rows), -(-n_out // cols)
-    padded = jnp.pad(w, ((0, n_r * rows - n_in), (0, n_c * cols - n_out)), constant_values=fill)
+    padded = jnp.pad(w, ((0, n_r * rows - n_in), (0, n_c * cols - n_out)))
     return padded.reshape(n_r, rows, n_c, cols).transpose(0, 2, 1, 3)
 
 

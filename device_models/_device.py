@@ -7,12 +7,18 @@ import jax
 import jax.numpy as jnp
 
 from ._accumulated_noise import TIME_SEMANTICS
-from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes
+from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes, require_fault_codes
 from ._iv import sinh_current
 from ._levels import quantize_to_levels
 from ._random import normal
 from ._state import DeviceState
-from ._validation import require, require_choice, require_finite_nonnegative, require_range
+from ._validation import (
+    require_choice,
+    require_finite_nonnegative,
+    require_integer,
+    require_range,
+    require_shape,
+)
 from ._write_verify import WriteVerify
 
 
@@ -47,7 +53,8 @@ class AbstractDevice(eqx.Module):
         require_finite_nonnegative("iv_b", self.iv_b)
         if self.g_max_spread is not None:
             require_finite_nonnegative("g_max_spread", self.g_max_spread)
-        require("levels", self.levels, lambda n: (n == 0) | (n >= 2), "0 (continuous) or an integer >= 2")
+        if self.levels != 0:
+            require_integer("levels", self.levels, 2, " (or 0 for a continuum)")
         require_choice("time_semantics", self.time_semantics, TIME_SEMANTICS)
 
     @abc.abstractmethod
@@ -77,6 +84,9 @@ class AbstractDevice(eqx.Module):
         """
         g_target = jnp.asarray(g_target, dtype=jnp.result_type(float))
         shape = g_target.shape
+        if stuck_mask is not None:
+            require_shape("stuck_mask", stuck_mask, shape, "of g_target")
+            require_fault_codes("stuck_mask", stuck_mask)
         k_spread, k_faults, k_prog, k_nu = jax.random.split(key, 4)
         g_target = jnp.clip(g_target, self.g_min, self.g_max)
         if self.levels:

@@ -3,6 +3,7 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._random import uniform
 from ._validation import as_array, require, require_probability
@@ -31,6 +32,11 @@ class StuckAtFaults(eqx.Module):
         u = uniform(key, shape)
         code = jnp.where(u < self.p_off, STUCK_OFF, jnp.where(u < self.p_off + self.p_on, STUCK_ON, HEALTHY))
         return code.astype(jnp.int8)
+
+
+def require_fault_codes(name: str, codes) -> None:
+    """Check a measured fault mask: every code is 0 (healthy), 1 (stuck at g_min) or 2 (stuck at g_max)."""
+    require(name, codes, lambda c: np.isin(c, (HEALTHY, STUCK_OFF, STUCK_ON)), "codes 0, 1 or 2")
 
 
 def merge_fault_codes(drawn: jax.Array | None, measured: jax.Array | None) -> jax.Array | None:

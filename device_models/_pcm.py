@@ -10,7 +10,13 @@ from ._device import AbstractDevice
 from ._faults import StuckAtFaults
 from ._random import normal
 from ._state import DeviceState
-from ._validation import as_array, as_optional_array, require_finite_nonnegative, require_positive
+from ._validation import (
+    as_array,
+    as_optional_array,
+    require_finite_nonnegative,
+    require_positive,
+    require_range,
+)
 from ._write_verify import WriteVerify
 
 # Programming noise sigma(g_T) in uS at g_max = 25 uS, polynomial in g_T / g_max (Joshi et al. 2020).
@@ -55,6 +61,7 @@ class PCM(AbstractDevice):
             require_finite_nonnegative(name, getattr(self, name))
         require_positive("t0", self.t0)
         require_positive("t_read", self.t_read)
+        require_range("t_read", self.t_read, "t0", self.t0)
 
     def programming_sigma(self, g_target: jax.Array) -> jax.Array:
         """Standard deviation of programmed conductance (uS) at target ``g_target`` (uS)."""

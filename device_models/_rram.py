@@ -15,7 +15,7 @@ from ._device import AbstractDevice
 from ._faults import StuckAtFaults
 from ._random import normal
 from ._state import DeviceState
-from ._validation import as_array, as_optional_array, require_finite_nonnegative, require_positive
+from ._validation import as_array, as_optional_array, require, require_finite_nonnegative, require_positive
 from ._write_verify import WriteVerify
 
 _T_FIT_START_S = 1.0
@@ -67,7 +67,11 @@ class RRAM(AbstractDevice):
             "drift_scale",
         ):
             require_finite_nonnegative(name, getattr(self, name))
+        require_positive("g_min", self.g_min)
         require_positive("t_read", self.t_read)
+        require(
+            "t_read", self.t_read, lambda t: t < _T_FIT_START_S, f"a read shorter than {_T_FIT_START_S} s"
+        )
 
     def programming_sigma(self, g_target: jax.Array) -> jax.Array:
         """Standard deviation of programmed conductance (uS) at target ``g_target`` (uS)."""

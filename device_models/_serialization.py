@@ -100,7 +100,16 @@ def _build(cls: type[eqx.Module], data, prefix: str) -> eqx.Module:
             kwargs[key] = _static_value(path, value, fields[key].default)
         else:
             kwargs[key] = _number_or_array(path, value)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as error:
+        raise ValueError(_full_path(str(error), prefix)) from None
+
+
+def _full_path(message: str, prefix: str) -> str:
+    """A component names its fields from its usual place (``response.p_max``); give the full YAML path."""
+    own = prefix.rstrip(".").rsplit(".", 1)[-1] + "."
+    return prefix + message[len(own) :] if prefix and message.startswith(own) else message
 
 
 def _static_value(path: str, value, default):

@@ -77,8 +77,22 @@ def require_range(low_name: str, low, high_name: str, high) -> None:
     require_finite_nonnegative(low_name, low)
     require_positive(high_name, high)
     lo, hi = _concrete(low), _concrete(high)
-    if lo is not None and hi is not None and not bool(np.all(lo < hi)):
+    if lo is None or hi is None:
+        return
+    try:
+        np.broadcast_shapes(lo.shape, hi.shape)
+    except ValueError:
+        raise ValueError(
+            f"{high_name}: expected a shape that broadcasts with {low_name} {lo.shape}, got {hi.shape}"
+        ) from None
+    if not bool(np.all(lo < hi)):
         raise ValueError(f"{high_name}: expected a value above {low_name} = {_shown(lo)}, got {_shown(hi)}")
+
+
+def require_integer(name: str, value, minimum: int, meaning: str = "") -> None:
+    """Check a static integer setting (bits, levels, sizes): an ``int`` (not bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}{meaning}, got {value!r}")
 
 
 def require_choice(name: str, value, choices: tuple) -> None:

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from ._pulse_response import PulseResponse
 from ._random import normal
-from ._validation import as_array, require, require_positive
+from ._validation import as_array, require_integer, require_positive
 
 
 class WriteVerify(eqx.Module):
@@ -27,7 +27,7 @@ class WriteVerify(eqx.Module):
 
     def __check_init__(self):
         require_positive("write_verify.tolerance", self.tolerance)
-        require("write_verify.max_pulses", self.max_pulses, lambda n: n >= 1, "an integer >= 1")
+        require_integer("write_verify.max_pulses", self.max_pulses, 1)
 
     def program(self, key: jax.Array, g_target: jax.Array, g_min: jax.Array, g_max: jax.Array):
         """Programmed conductances (uS) and pulses used (int32), both of ``g_target``'s shape.

@@ -131,7 +131,10 @@ def test_per_tile_column_gain_and_offset():
 
 
 BAD = [
-    (lambda c: c.program(KEY, jnp.ones(5)), "w: expected a 2-D weight matrix"),
+    (lambda c: c.program(KEY, jnp.ones(5)), "w: expected a non-empty 2-D weight matrix"),
+    (lambda c: c.program(KEY, jnp.ones((0, 5))), "w: expected a non-empty 2-D weight matrix"),
+    (lambda c: c.read(KEY, c.program(KEY, W), jnp.array([1.0, 2.0])), "t: expected one time in seconds"),
+    (lambda c: Crossbar(tile_rows=100.5), "tile_rows: expected an integer >= 1"),
     (lambda c: c.program(KEY, W.at[3, 4].set(jnp.nan)), "w: expected finite values, found 1 NaN or inf"),
     (lambda c: c.program(KEY, W, stuck_mask=jnp.zeros((1, 1, 3, 3))), "stuck_mask: expected shape"),
     (lambda c: c.program(KEY, W, column_gain=jnp.ones((3, 1, 1, 300))), "column_gain: expected shape"),
@@ -144,7 +147,7 @@ BAD = [
         "x: expected finite",
     ),
     (lambda c: c.matmul(KEY, c.read(KEY, c.program(KEY, W), 1.0), X, jnp.ones(7)), r"bias: expected shape"),
-    (lambda c: Crossbar(tile_rows=0), "tile_rows: expected a positive integer"),
+    (lambda c: Crossbar(tile_rows=0), "tile_rows: expected an integer >= 1"),
     (lambda c: Crossbar(r_row=-1.0), "r_row: expected a finite number >= 0"),
     (lambda c: Crossbar(drift_compensation="sometimes"), "drift_compensation: expected one of"),
 ]
@@ -212,3 +215,19 @@ def test_a_tile_must_fit_the_physical_array():
         array_cols=256,
         mapping=WeightMapping("reference_column"),
     )
+
+
+def test_integer_weights_and_padding():
+    crossbar = dataclasses.replace(PRESETS["ideal"], tile_rows=4, tile_cols=4)
+    w = jnp.arange(25).reshape(5, 5) - 12
+    programmed = crossbar.program(KEY, w)
+    assert int(programmed.valid.sum()) == 25
+    x = jnp.ones((2, 5))
+    np.testing.assert_allclose(crossbar.matmul(KEY, crossbar.read(KEY, programmed, 0.0), x), x @ w, atol=1e-4)
+
+
+def test_amplitude_encoding_runs_under_jit_with_the_crossbar_as_a_constant():
+    crossbar = amplitude(PRESETS["aihwkit-pcm"], 3.0)
+    eager = run(crossbar, 60.0, w=W_SMALL, x=X_SMALL)
+    jitted = jax.jit(lambda w, x: run(crossbar, 60.0, w=w, x=x))(W_SMALL, X_SMALL)
+    np.testing.assert_allclose(jitted, eager, rtol=1e-4, atol=1e-4)

@@ -88,3 +88,15 @@ def test_measured_mask_merges_with_random_faults():
 def test_invalid_rates_raise(p_off, p_on, field):
     with pytest.raises(ValueError, match=f"^{re.escape(field)}:"):
         StuckAtFaults(p_off=p_off, p_on=p_on)
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (jnp.zeros((3,), jnp.int8), "stuck_mask: expected shape of g_target"),
+        (jnp.full((4, 4), 3), "codes 0, 1 or 2"),
+    ],
+)
+def test_a_measured_mask_must_match_the_targets(mask, message):
+    with pytest.raises(ValueError, match=message):
+        PCM().program(jax.random.key(0), jnp.ones((4, 4)), stuck_mask=mask)

@@ -65,3 +65,12 @@ def test_works_under_vmap_over_keys_and_with_other_generators():
     np.testing.assert_array_equal(batched[1], normal(keys[1], (5,)))
     rbg = normal(jax.random.key(0, impl="rbg"), (1000,))
     assert np.all(np.isfinite(rbg)) and abs(float(rbg.mean())) < 0.2
+
+
+def test_time_keys_never_repeat_a_split_or_fold_in_of_the_same_key():
+    from device_models._accumulated_noise import time_tag
+
+    key = jax.random.key(5)
+    tagged = jax.random.key_data(time_tag(key, 0.0))
+    others = [jax.random.fold_in(key, i) for i in range(4)] + list(jax.random.split(key, 4))
+    assert not any(bool(jnp.all(jax.random.key_data(k) == tagged)) for k in others)
