@@ -124,8 +124,6 @@ def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analo
 
     r = jnp.ones_like(scale)
     y, clipped = convert(0, r)
-    if periphery.max_passes == 1:
-        return y
 
     def again(carry):
         pass_index, _, _, clipped = carry
@@ -137,6 +135,8 @@ def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analo
         y_new, clipped_new = convert(pass_index, r)
         return pass_index + 1, r, jnp.where(clipped[:, None], y_new, y), clipped & clipped_new
 
+    # The loop stays when bound management is off (its condition is then false at once): on XLA:CPU the
+    # output-noise draw fused straight into the MVM's epilogue ran three times slower without this boundary.
     _, _, y, _ = jax.lax.while_loop(again, halve_inputs, (1, r, y, clipped))
     return y
 
