@@ -4,9 +4,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from device_models._levels import round_to_step
 from device_models._validation import as_array, require_integer, require_positive
-
-from ._dac import round_to_step
 
 
 class ADC(eqx.Module):

@@ -18,12 +18,10 @@ from device_models._validation import (
 )
 
 from . import ir_drop
-from ._drift_compensation import compensation_factor, mean_abs_output
+from ._drift_compensation import DRIFT_COMPENSATION, compensation_factor, mean_abs_output
 from ._periphery import Periphery, managed_mvm
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
 from ._weight_mapping import WeightMapping
-
-DRIFT_COMPENSATION = ("none", "global", "per_column")
 
 
 class ProgrammedMatrix(eqx.Module):

@@ -4,14 +4,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from device_models._levels import round_to_step
 from device_models._validation import as_array, require_choice, require_integer, require_positive
 
 ENCODINGS = ("pulse_width", "amplitude")
-
-
-def round_to_step(x: jax.Array, step: jax.Array) -> jax.Array:
-    """Round to a multiple of ``step``; the gradient passes straight through."""
-    return x + jax.lax.stop_gradient(jnp.round(x / step) * step - x)
 
 
 class DAC(eqx.Module):

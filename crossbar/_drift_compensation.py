@@ -5,6 +5,8 @@ t; scale that tile's outputs by the ratio of the mean absolute outputs."""
 import jax
 import jax.numpy as jnp
 
+DRIFT_COMPENSATION = ("none", "global", "per_column")
+
 
 def mean_abs_output(out: jax.Array, valid: jax.Array, mode: str) -> jax.Array:
     """Mean |output| of the real (not padding) rows and columns of every tile.
