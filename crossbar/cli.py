@@ -32,12 +32,15 @@ def _resolve_device(spec: str):
 
 
 def _demo(args) -> None:
-    from . import device_demo
+    from . import device_demo, mapping_demo
 
     path, table = device_demo.run(args.out, seed=args.seed)
     print("Conductance (mean ± std, uS) after programming, per target level:")
     print(table)
     print(f"\nFigure: {path}")
+    paths, summary = mapping_demo.run(args.out, seed=args.seed)
+    print(f"\n{summary}; mapping and report:")
+    print("\n".join(f"  {p}" for p in paths))
 
 
 def _presets(args) -> None:
@@ -63,6 +66,72 @@ def _device_validate(args) -> None:
     print(f"{args.file}: valid {type(device).__name__} model")
 
 
+def _load_profile(path: str):
+    import calibration
+
+    try:
+        return calibration.load(path)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+
+
+def _profile_synth(args) -> None:
+    import calibration
+
+    try:
+        profile = calibration.synthesize(
+            args.technology,
+            args.tiles,
+            args.seed,
+            rows=args.rows,
+            cols=args.cols,
+            scheme=args.scheme,
+            p_off=args.p_off,
+            p_on=args.p_on,
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    calibration.save(profile, args.output)
+    print(f"{args.output}: synthetic {args.technology} chip, {args.tiles} tiles of {args.rows} x {args.cols}")
+
+
+def _profile_validate(args) -> None:
+    profile = _load_profile(args.file)
+    g = profile.geometry
+    print(
+        f"{args.file}: valid profile of chip {profile.chip_id} ({profile.technology}, {g.tiles} tiles of "
+        f"{g.rows} x {g.cols})"
+    )
+
+
+def _profile_show(args) -> None:
+    from .profile_summary import summarize_profile
+
+    print(summarize_profile(_load_profile(args.file)))
+
+
+def _profile_fit(args) -> None:
+    import calibration
+
+    try:
+        measurements = calibration.load_measurements(args.measurements)
+        profile = calibration.fit(measurements)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    calibration.save(profile, args.output)
+    print(f"{args.output}: profile of chip {profile.chip_id} fitted from {args.measurements}")
+
+
+def _compile(args) -> None:
+    from .compile_command import compile_to_folder
+
+    profile = _load_profile(args.chip)
+    for path in compile_to_folder(
+        args.model, profile, args.chip, args.out, args.clip_percentile, not args.no_fault_aware
+    ):
+        print(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="crossbar", description="Emulate memristive crossbar hardware.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,6 +152,49 @@ def build_parser() -> argparse.ArgumentParser:
     validate = device_commands.add_parser("validate", help="check a device YAML file")
     validate.add_argument("file", help="device YAML file")
     validate.set_defaults(run=_device_validate)
+
+    compile_ = commands.add_parser(
+        "compile", help="map a network onto a chip; write mapping.json and reports"
+    )
+    compile_.add_argument("model", help="network weights (.npz: one array per layer)")
+    compile_.add_argument("--chip", required=True, help="calibration profile of the chip (YAML)")
+    compile_.add_argument("--out", required=True, help="output folder")
+    compile_.add_argument(
+        "--clip-percentile",
+        type=float,
+        default=None,
+        help="scale each block to this percentile of |w| (default: its abs-max)",
+    )
+    compile_.add_argument(
+        "--no-fault-aware",
+        action="store_true",
+        help="place blocks as they come, without permutations or compensation",
+    )
+    compile_.set_defaults(run=_compile)
+
+    profile = commands.add_parser("profile", help="synthesize, check, fit and show chip calibration profiles")
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    synth = profile_commands.add_parser("synth", help="write a random but realistic chip's profile")
+    synth.add_argument("--technology", choices=("pcm", "rram", "ideal"), default="pcm")
+    synth.add_argument("--tiles", type=int, default=8, help="number of tiles (default: 8)")
+    synth.add_argument("--rows", type=int, default=256, help="rows per tile (default: 256)")
+    synth.add_argument("--cols", type=int, default=256, help="device columns per tile (default: 256)")
+    synth.add_argument("--scheme", choices=("differential", "reference_column"), default="differential")
+    synth.add_argument("--p-off", type=float, default=None, help="mean stuck-at-g_min rate")
+    synth.add_argument("--p-on", type=float, default=None, help="mean stuck-at-g_max rate")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synth.add_argument("-o", "--output", required=True, help="profile YAML to write")
+    synth.set_defaults(run=_profile_synth)
+    check = profile_commands.add_parser("validate", help="check a profile")
+    check.add_argument("file", help="profile YAML")
+    check.set_defaults(run=_profile_validate)
+    show = profile_commands.add_parser("show", help="summarize a profile, tile by tile")
+    show.add_argument("file", help="profile YAML")
+    show.set_defaults(run=_profile_show)
+    fit = profile_commands.add_parser("fit", help="estimate a profile from measurements (.npz)")
+    fit.add_argument("measurements", help="measurement file (.npz, format in the README)")
+    fit.add_argument("-o", "--output", required=True, help="profile YAML to write")
+    fit.set_defaults(run=_profile_fit)
     return parser
 
 

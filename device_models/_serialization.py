@@ -124,7 +124,12 @@ def _static_value(path: str, value, default):
 
 def _number_or_array(path: str, value) -> np.ndarray:
     def is_number(x):
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            return False
+        try:
+            return math.isfinite(x)
+        except OverflowError:  # an integer too large for a float
+            return False
 
     try:
         array = np.asarray(value, dtype=object)

@@ -1,5 +1,6 @@
 """The ``crossbar`` command: exit codes, one-line errors, the demo's outputs."""
 
+import re
 import subprocess
 import sys
 
@@ -73,9 +74,25 @@ def test_missing_device_file_exits_2(capsys, tmp_path):
     assert "no such file, and not a device preset" in capsys.readouterr().err
 
 
-def test_demo_writes_the_figure_and_prints_where(tmp_path, capsys):
+def test_demo_writes_the_figure_the_mapping_and_prints_where(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     figure = tmp_path / "conductance_vs_time.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert str(figure) in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["conductance_vs_time.png"]
+    out = capsys.readouterr().out
+    assert str(figure) in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conductance_vs_time.png", "mapping"]
+    written = {p.name for p in (tmp_path / "mapping").iterdir()}
+    expected = {"mnist_mlp.npz", "chip.yaml", "mapping.json", "conductance_targets.npz", "report.md"}
+    expected |= {
+        "report.html",
+        "occupancy.png",
+        "conductance_histograms.png",
+        "fault_error.png",
+        "energy.png",
+    }
+    masks = written - expected  # the chip's stuck-cell masks, beside its profile
+    assert expected <= written and masks and all(re.fullmatch(r"chip-tile\d+-stuck\.npy", m) for m in masks)
+    for name in expected:
+        assert str(tmp_path / "mapping" / name) in out
+    accuracy = float(out.split("digital accuracy ")[1].split()[0])
+    assert accuracy > 0.95  # an MLP this size reaches about 0.97 on MNIST

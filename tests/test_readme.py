@@ -16,3 +16,21 @@ def test_the_readme_has_examples():
 @pytest.mark.parametrize("code", EXAMPLES, ids=lambda c: c.splitlines()[0][:40])
 def test_readme_example_runs(code):
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_the_readme_profile_example_is_valid(tmp_path):
+    """The complete example profile in the README loads (its tile-1 mask written beside it)."""
+    import numpy as np
+
+    import calibration
+
+    (example,) = re.findall(r"```yaml\n(version: 1.*?)```", README, flags=re.DOTALL)
+    (tmp_path / "chip.yaml").write_text(example)
+    mask = np.zeros((4, 8), np.int8)
+    mask[1, 1] = 1
+    np.save(tmp_path / "tile1-stuck.npy", mask)
+    profile = calibration.load(tmp_path / "chip.yaml")
+    assert profile.chip_id == "wafer7-die12"
+    assert profile.tiles[0].stuck[0, 3] == 1 and profile.tiles[0].stuck[2, 6] == 2
+    assert profile.tiles[1].stuck.sum() == 1
+    assert profile.tiles[0].adc_gain.tolist() == [1.02, 0.98, 1.0, 1.01]

@@ -1,0 +1,304 @@
+"""The compiler: trained weight matrices onto the tiles of one real chip, as its calibration profile has it.
+
+Each layer's (IN, OUT) matrix is split into near-equal blocks that fit a tile (as ``Crossbar.tile_grid``
+splits it); blocks are packed onto tiles, healthiest tiles first (``_placement``); within a block, rows and
+output columns are permuted so that stuck cells hold the weights nearest zero (``_fault_aware``). Each block
+is scaled to its tile's own conductance window; each row's weights are divided by that row's DAC gain (so the
+array sees the intended product), and each output's column gain and offset are undone in digital.
+"""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+
+from calibration import ChipProfile
+
+from ._fault_aware import fault_aware_permutation, held_weight, programmed_pair, slot_codes
+from ._network_weights import MatrixLayer
+from ._placement import ChipDoesNotFit, Spot, place_blocks
+from ._tiling import near_equal_split
+from ._weight_mapping import WeightMapping
+
+
+@dataclasses.dataclass(frozen=True)
+class MappedBlock:
+    """One block of one layer, as it lies on a tile.
+
+    Attributes:
+        layer: the layer's name.
+        grid: (i, j) position of the block in the layer's grid of blocks.
+        inputs, outputs: [start, stop) of the layer's rows and columns the block holds.
+        spot: tile and offsets (first row, first device column) of the block's area.
+        row_of: (rows,) physical row, relative to ``spot.row``, of each of the block's input rows.
+        col_of: (outputs,) physical output slot, relative to the block, of each of its output columns.
+        tile_outputs: (outputs,) the tile's output column (ADC channel) of each of the block's outputs.
+        w_max: weight (after DAC-gain compensation) that maps to the tile's full conductance window.
+        row_compensation: (rows,) factor 1 / (DAC gain) applied to each input row's weights.
+        column_gain, column_offset: (outputs,) measured gain and offset of each output's column, the offset
+            in units of one device's full-span current on this tile (so w_max in output units); digital
+            correction: y = (y_adc - column_offset * w_max) / column_gain.
+        g_target: (rows, device columns) conductances to program (uS), in physical order; padding at g_min.
+        stuck: (rows, device columns) fault codes of the block's devices, in physical order.
+        valid: (rows, outputs) which of the block's weights are real (logical order).
+        u_target: (rows, outputs) normalized weights w / w_max in [-1, 1] (logical order).
+        compensated: whether healthy devices are programmed around their stuck partners.
+    """
+
+    layer: str
+    grid: tuple[int, int]
+    inputs: tuple[int, int]
+    outputs: tuple[int, int]
+    spot: Spot
+    row_of: np.ndarray
+    col_of: np.ndarray
+    tile_outputs: np.ndarray
+    w_max: float
+    row_compensation: np.ndarray
+    column_gain: np.ndarray
+    column_offset: np.ndarray
+    g_target: np.ndarray
+    stuck: np.ndarray
+    valid: np.ndarray
+    u_target: np.ndarray
+    compensated: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerMapping:
+    """A layer's share of the chip.
+
+    Attributes:
+        name, shape (IN, OUT), mvms_per_inference: as in ``MatrixLayer``.
+        grid: (n_r, n_c) blocks; block: (rows, outputs) of every block, padding included.
+        tiles: the tiles holding its blocks.
+        fault_error_in_place, fault_error: relative weight error ||W_held - W|| / ||W|| due to stuck cells,
+            with blocks placed as they come and after fault-aware permutation.
+        stuck_devices: stuck devices under the layer's real weights.
+    """
+
+    name: str
+    shape: tuple[int, int]
+    mvms_per_inference: int
+    grid: tuple[int, int]
+    block: tuple[int, int]
+    tiles: tuple[int, ...]
+    fault_error_in_place: float
+    fault_error: float
+    stuck_devices: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipMapping:
+    """A network compiled onto a chip: every block's place, permutation and scale factors."""
+
+    profile: ChipProfile
+    layers: tuple[LayerMapping, ...]
+    blocks: tuple[MappedBlock, ...]
+    clip_percentile: float | None
+    fault_aware: bool
+
+    def conductance_targets(self) -> np.ndarray:
+        """Conductance to program into every device of the chip (tiles, rows, cols) (uS); unused at g_min."""
+        g = self.profile.geometry
+        targets = np.stack([np.full((g.rows, g.cols), tile.g_min) for tile in self.profile.tiles])
+        for block in self.blocks:
+            columns = _device_columns(np.arange(block.valid.shape[1]), block.spot.col, g.scheme, g.cols)
+            rows = block.spot.row + np.arange(block.valid.shape[0])
+            targets[block.spot.tile][np.ix_(rows, columns)] = block.g_target
+        return targets
+
+    def used_devices(self) -> np.ndarray:
+        """Which devices hold a real weight (tiles, rows, cols), for occupancy maps."""
+        g = self.profile.geometry
+        used = np.zeros((g.tiles, g.rows, g.cols), bool)
+        for block in self.blocks:
+            rows = block.spot.row + block.row_of[np.any(block.valid, axis=1)]
+            columns = _device_columns(
+                block.col_of[np.any(block.valid, axis=0)], block.spot.col, g.scheme, g.cols
+            )
+            used[block.spot.tile][np.ix_(rows, columns)] = True
+        return used
+
+    def held_matrix(self, layer: str) -> np.ndarray:
+        """The (IN, OUT) weights a layer's devices hold with the chip's stuck cells, after the DAC-gain and
+        digital corrections: what the chip computes before programming noise, drift and the periphery."""
+        shape = next(entry.shape for entry in self.layers if entry.name == layer)
+        matrix = np.zeros(shape)
+        for block in self.blocks:
+            if block.layer == layer:
+                held = held_weights(block, self.profile.geometry.scheme)
+                rows, cols = block.inputs[1] - block.inputs[0], block.outputs[1] - block.outputs[0]
+                matrix[slice(*block.inputs), slice(*block.outputs)] = held[:rows, :cols]
+        return matrix
+
+
+def compile_network(
+    layers: list[MatrixLayer],
+    profile: ChipProfile,
+    *,
+    clip_percentile: float | None = None,
+    fault_aware: bool = True,
+) -> ChipMapping:
+    """Map ``layers`` onto the chip ``profile`` describes.
+
+    Args:
+        layers: the network's weight matrices, in order.
+        profile: the chip.
+        clip_percentile: a block's w_max is this percentile of |w| (larger weights clip), or ``None`` for its
+            abs-max.
+        fault_aware: permute each block's rows and columns to put the weights nearest zero on stuck cells.
+
+    Raises:
+        ValueError: the network does not fit (the message gives the tiles needed and the tiles available).
+    """
+    g = profile.geometry
+    mapping = WeightMapping(scheme=g.scheme, clip_percentile=clip_percentile)
+    width = (
+        g.cols if g.scheme == "differential" else g.cols - 1
+    )  # room for blocks (a reference column is shared)
+    grids, sizes, owners = [], [], []
+    for index, layer in enumerate(layers):
+        n_r, rows = near_equal_split(layer.weight.shape[0], g.rows)
+        n_c, cols = near_equal_split(layer.weight.shape[1], g.outputs)
+        grids.append((n_r, n_c, rows, cols))
+        block_width = 2 * cols if g.scheme == "differential" else cols
+        for i in range(n_r):
+            for j in range(n_c):
+                sizes.append((rows, block_width))
+                owners.append((index, i, j))
+    tile_order = sorted(range(g.tiles), key=lambda t: (np.count_nonzero(profile.tiles[t].stuck), t))
+    try:
+        spots = place_blocks(sizes, g.rows, width, tile_order)
+    except ChipDoesNotFit as error:
+        raise ValueError(
+            f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
+            f"{error.needed} tiles of {g.rows} x {g.cols}, the chip has {error.available}"
+        ) from None
+    blocks = [
+        _map_block(layers[index], grids[index], (i, j), spot, profile, mapping, fault_aware)
+        for (index, i, j), spot in zip(owners, spots, strict=True)
+    ]
+    summaries = tuple(
+        _summarize(layer, grids[index], [b for b in blocks if b.layer == layer.name], g.scheme)
+        for index, layer in enumerate(layers)
+    )
+    return ChipMapping(profile, summaries, tuple(blocks), clip_percentile, fault_aware)
+
+
+def _map_block(layer, grid, position, spot, profile, mapping, fault_aware) -> MappedBlock:
+    n_in, n_out = layer.weight.shape
+    _, _, rows, cols = grid
+    i, j = position
+    inputs, outputs = (i * rows, min((i + 1) * rows, n_in)), (j * cols, min((j + 1) * cols, n_out))
+    w = np.zeros((rows, cols))
+    w[: inputs[1] - inputs[0], : outputs[1] - outputs[0]] = layer.weight[slice(*inputs), slice(*outputs)]
+    valid = np.zeros((rows, cols), bool)
+    valid[: inputs[1] - inputs[0], : outputs[1] - outputs[0]] = True
+    tile = profile.tiles[spot.tile]
+    scheme = profile.geometry.scheme
+    columns = _device_columns(np.arange(cols), spot.col, scheme, profile.geometry.cols)
+    stuck = tile.stuck[spot.row : spot.row + rows][:, columns]
+
+    def normalized(w_rows: np.ndarray) -> tuple[np.ndarray, float]:
+        w_max = float(mapping.w_max(jnp.where(valid, w_rows, jnp.nan)))
+        return np.clip(w_rows / w_max, -1.0, 1.0), w_max
+
+    row_of, col_of = np.arange(rows), np.arange(cols)
+    if fault_aware:
+        row_of, col_of = fault_aware_permutation(normalized(w)[0], stuck, scheme, valid)
+    dac_gain = tile.dac_gain[spot.row + row_of]
+    u, w_max = normalized(w / dac_gain[:, None])
+    signal, partner = (codes[np.ix_(row_of, col_of)] for codes in slot_codes(stuck, scheme))
+    g_signal, g_partner = programmed_pair(u, signal, partner, scheme, compensate=fault_aware)
+    g_signal = np.where(valid, g_signal, 0.0)  # padding at g_min (the shared reference stays as it is)
+    if scheme == "differential":
+        g_partner = np.where(valid, g_partner, 0.0)
+        g_logical = np.stack([g_signal, g_partner], axis=-1).reshape(rows, 2 * cols)
+    else:
+        g_logical = np.concatenate([g_signal, g_partner[:, :1]], axis=1)
+    g_physical = _to_physical(tile.g_min + g_logical * (tile.g_max - tile.g_min), row_of, col_of, scheme)
+    tile_outputs = _tile_output(spot.col, scheme) + col_of
+    return MappedBlock(
+        layer=layer.name,
+        grid=position,
+        inputs=inputs,
+        outputs=outputs,
+        spot=spot,
+        row_of=row_of,
+        col_of=col_of,
+        tile_outputs=tile_outputs,
+        w_max=w_max,
+        row_compensation=1.0 / dac_gain,
+        column_gain=tile.adc_gain[tile_outputs],
+        column_offset=tile.adc_offset[tile_outputs] * profile.nominal_span / (tile.g_max - tile.g_min),
+        g_target=g_physical,
+        stuck=stuck,
+        valid=valid,
+        u_target=u,
+        compensated=fault_aware,
+    )
+
+
+def _tile_output(first_device_col: int, scheme: str) -> int:
+    return first_device_col // 2 if scheme == "differential" else first_device_col
+
+
+def _device_columns(slots: np.ndarray, first: int, scheme: str, tile_cols: int) -> np.ndarray:
+    """Tile device columns of a block's output slots, in the block's device-column layout: the pairs
+    (2q, 2q + 1) (differential), or the slots followed by the tile's reference column."""
+    if scheme == "differential":
+        return first + np.stack([2 * slots, 2 * slots + 1], axis=-1).ravel()
+    return np.concatenate([first + slots, [tile_cols - 1]])
+
+
+def _to_physical(g_logical: np.ndarray, row_of: np.ndarray, col_of: np.ndarray, scheme: str) -> np.ndarray:
+    """Logical-order conductances (rows, device columns) -> physical order under the permutations."""
+    physical = np.empty_like(g_logical)
+    if scheme == "differential":
+        pairs = g_logical.reshape(g_logical.shape[0], -1, 2)
+        out = np.empty_like(pairs)
+        out[np.ix_(row_of, col_of)] = pairs
+        return out.reshape(g_logical.shape)
+    physical[np.ix_(row_of, col_of)] = g_logical[:, :-1]
+    physical[row_of, -1] = g_logical[:, -1]
+    return physical
+
+
+def held_weights(block: MappedBlock, scheme: str, faults: bool = True) -> np.ndarray:
+    """Weights (rows, outputs) the block holds in logical order, in the layer's units, with its stuck cells
+    (or without, ``faults=False``), after DAC-gain and digital gain/offset corrections."""
+    signal, partner = (codes[np.ix_(block.row_of, block.col_of)] for codes in slot_codes(block.stuck, scheme))
+    if not faults:
+        signal, partner = np.zeros_like(signal), np.zeros_like(partner)
+    u = held_weight(block.u_target, signal, partner, scheme, block.compensated)
+    return np.where(block.valid, u * block.w_max / block.row_compensation[:, None], 0.0)
+
+
+def _summarize(layer: MatrixLayer, grid, blocks: list[MappedBlock], scheme: str) -> LayerMapping:
+    squared, squared_in_place, stuck_devices = 0.0, 0.0, 0
+    for b in blocks:
+        ideal = held_weights(b, scheme, faults=False)
+        squared += float(np.sum((held_weights(b, scheme) - ideal) ** 2))
+        identity = {"row_of": np.arange(len(b.row_of)), "col_of": np.arange(len(b.col_of))}
+        in_place = dataclasses.replace(b, **identity, compensated=False)
+        squared_in_place += float(np.sum((held_weights(in_place, scheme) - ideal) ** 2))
+        signal, partner = slot_codes(b.stuck, scheme)
+        real = b.valid[np.argsort(b.row_of)][:, np.argsort(b.col_of)]
+        stuck_devices += int(np.sum((signal != 0) & real))
+        if scheme == "differential":
+            stuck_devices += int(np.sum((partner != 0) & real))
+        else:  # one reference device per row, whatever the number of outputs
+            stuck_devices += int(np.sum((b.stuck[:, -1] != 0) & np.any(real, axis=1)))
+    norm = float(np.sqrt(np.sum(layer.weight**2))) or 1.0
+    return LayerMapping(
+        name=layer.name,
+        shape=tuple(layer.weight.shape),
+        mvms_per_inference=layer.mvms_per_inference,
+        grid=tuple(grid[:2]),
+        block=tuple(grid[2:]),
+        tiles=tuple(sorted({b.spot.tile for b in blocks})),
+        fault_error_in_place=float(np.sqrt(squared_in_place)) / norm,
+        fault_error=float(np.sqrt(squared)) / norm,
+        stuck_devices=stuck_devices,
+    )

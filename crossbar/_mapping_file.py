@@ -1,0 +1,100 @@
+"""``mapping.json``: a compiled network in machine-readable form, enough to program a real chip.
+
+Format ``crossbar-mapping/1``. Every block lists its layer, the weight rows and columns it holds (``inputs``,
+``outputs``: [start, stop)), its tile and the offsets of its area (``row_offset``, ``col_offset``: first row
+and first device column), ``rows`` (physical row, relative to ``row_offset``, of each input row) and
+``columns`` (output slot, relative to the block, of each output column), ``tile_outputs`` (the tile's ADC
+channel of each output), ``w_max`` and ``g_min``/``g_max`` (u = w * row_compensation / w_max maps to the
+window), ``row_compensation`` (1 / DAC gain per input row) and the digital correction of each output,
+y = (y_adc - column_offset * w_max) / column_gain. The targets themselves are in ``conductance_targets.npz``
+(``g``: (tiles, rows, cols) uS, fault-aware compensation included).
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from device_models._atomic_write import atomic_write
+
+from ._cost_model import ChipCost
+from ._mapper import ChipMapping
+
+FORMAT = "crossbar-mapping/1"
+
+
+def mapping_document(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict:
+    """The JSON document of a mapping; ``sources`` names the model and profile files it came from."""
+    profile, g = mapping.profile, mapping.profile.geometry
+    return {
+        "format": FORMAT,
+        "sources": sources,
+        "chip": {
+            "id": profile.chip_id,
+            "technology": profile.technology,
+            "geometry": {"tiles": g.tiles, "rows": g.rows, "cols": g.cols, "scheme": g.scheme},
+        },
+        "options": {"clip_percentile": mapping.clip_percentile, "fault_aware": mapping.fault_aware},
+        "layers": [
+            {
+                "name": layer.name,
+                "shape": list(layer.shape),
+                "mvms_per_inference": layer.mvms_per_inference,
+                "grid": list(layer.grid),
+                "block": list(layer.block),
+                "tiles": list(layer.tiles),
+                "stuck_devices": layer.stuck_devices,
+                "fault_error_in_place": layer.fault_error_in_place,
+                "fault_error": layer.fault_error,
+                "energy_pj": cost_layer.energy_pj,
+                "latency_ns": cost_layer.latency_ns,
+                "utilization": cost_layer.utilization,
+            }
+            for layer, cost_layer in zip(mapping.layers, cost.layers, strict=True)
+        ],
+        "blocks": [
+            {
+                "layer": b.layer,
+                "grid": list(b.grid),
+                "inputs": list(b.inputs),
+                "outputs": list(b.outputs),
+                "tile": b.spot.tile,
+                "row_offset": b.spot.row,
+                "col_offset": b.spot.col,
+                "rows": b.row_of.tolist(),
+                "columns": b.col_of.tolist(),
+                "tile_outputs": b.tile_outputs.tolist(),
+                "w_max": b.w_max,
+                "g_min": profile.tiles[b.spot.tile].g_min,
+                "g_max": profile.tiles[b.spot.tile].g_max,
+                "row_compensation": b.row_compensation.tolist(),
+                "column_gain": b.column_gain.tolist(),
+                "column_offset": b.column_offset.tolist(),
+            }
+            for b in mapping.blocks
+        ],
+        "summary": {
+            "tiles_used": cost.tiles_used,
+            "energy_pj": cost.energy_pj,
+            "latency_ns": cost.latency_ns,
+            "ops": cost.ops,
+            "tops_per_watt": cost.tops_per_watt,
+            "tops": cost.tops,
+            "inferences_per_second": cost.inferences_per_second,
+            "area_mm2": cost.area_mm2,
+        },
+    }
+
+
+def write_mapping(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
+) -> list[Path]:
+    """Write ``mapping.json`` and ``conductance_targets.npz`` into ``folder`` atomically; returns paths."""
+    folder = Path(folder)
+    json_path, targets_path = folder / "mapping.json", folder / "conductance_targets.npz"
+    with atomic_write(targets_path, "wb") as handle:
+        np.savez_compressed(handle, g=mapping.conductance_targets())
+    with atomic_write(json_path) as handle:
+        json.dump(mapping_document(mapping, cost, sources), handle, indent=1)
+    return [json_path, targets_path]
