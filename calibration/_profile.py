@@ -11,6 +11,8 @@ import numpy as np
 from device_models import AbstractDevice
 from device_models._serialization import from_dict
 
+MAX_TILES = 2**16
+MAX_TILE_DEVICES = 2**24  # 4096 x 4096: a tile's masks and vectors stay small enough to hold in memory
 TECHNOLOGIES = {"pcm": "PCM", "rram": "RRAM", "ideal": "Ideal"}  # technology -> device model
 SCHEMES = ("differential", "reference_column")
 
@@ -45,6 +47,13 @@ class Geometry:
             )
         if self.cols < 2:
             raise ValueError(f"geometry.cols: expected at least 2 device columns, got {self.cols}")
+        if self.tiles > MAX_TILES:
+            raise ValueError(f"geometry.tiles: expected at most {MAX_TILES} tiles, got {self.tiles}")
+        if self.rows * self.cols > MAX_TILE_DEVICES:
+            raise ValueError(
+                f"geometry: expected rows x cols <= {MAX_TILE_DEVICES} devices per tile, "
+                f"got {self.rows} x {self.cols}"
+            )
 
     @property
     def outputs(self) -> int:

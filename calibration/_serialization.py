@@ -29,8 +29,6 @@ from ._profile import (
 FORMAT_VERSION = 1
 _STUCK_NAMES = {"off": STUCK_OFF, "on": STUCK_ON}
 _INLINE_STUCK_LIMIT = 256  # more stuck cells than this in a tile are saved as a .npy mask
-_MAX_TILES = 2**16
-_MAX_TILE_DEVICES = 2**24  # 4096 x 4096: a tile's masks and vectors stay small enough to hold in memory
 _REQUIRED = object()
 
 
@@ -140,7 +138,6 @@ def from_mapping(data, folder: Path = Path(".")) -> ChipProfile:
         cols=_get(geo, "cols", "geometry.", _integer),
         scheme=_get(geo, "scheme", "geometry.", _string, "differential"),
     )
-    _check_geometry(geometry)
     device = _device_overrides(_get(top, "device", "", None, {}), "device", technology, {})
     wire = _mapping(_get(top, "wire", "", None, {}), "wire", ("r_row", "r_col"))
     wire_default = {k: _get(wire, k, "wire.", _nonnegative, 0.0) for k in ("r_row", "r_col")}
@@ -171,17 +168,6 @@ def from_mapping(data, folder: Path = Path(".")) -> ChipProfile:
     return ChipProfile(
         chip_id, technology, date, geometry, device, peripherals, tuple(t or default_tile for t in tiles)
     )
-
-
-def _check_geometry(geometry: Geometry) -> None:
-    """Sizes a profile file may ask for (``Geometry`` checks the rest)."""
-    if geometry.tiles > _MAX_TILES:
-        raise ValueError(f"geometry.tiles: expected at most {_MAX_TILES} tiles, got {geometry.tiles}")
-    if geometry.rows * geometry.cols > _MAX_TILE_DEVICES:
-        raise ValueError(
-            f"geometry: expected rows x cols <= {_MAX_TILE_DEVICES} devices per tile, "
-            f"got {geometry.rows} x {geometry.cols}"
-        )
 
 
 def _nominal_tile(geometry: Geometry, nominal, wire: dict) -> TileProfile:
@@ -303,17 +289,19 @@ def _peripherals(value) -> Peripherals:
         )
         converters[name] = Converter(
             bits=_get(c, "bits", at, _bits),
-            energy_pj=_get(c, "energy_pj", at, _nonnegative),
-            time_ns=_get(c, "time_ns", at, _nonnegative),
-            area_um2=_get(c, "area_um2", at, _nonnegative),
+            energy_pj=_get(c, "energy_pj", at, _positive),
+            time_ns=_get(c, "time_ns", at, _positive),
+            area_um2=_get(c, "area_um2", at, _positive),
             shared_by=_get(c, "shared_by", at, _integer, 1),
         )
     defaults = Peripherals(**converters)
+    # Converters, the array and its cells cost something (energy and time ratios divide by them); digital
+    # additions may be taken as free.
+    checks = {"v_read": _positive, "integration_ns": _positive, "cell_area_um2": _positive}
     scalars = {
-        name: _get(p, name, "peripherals.", _nonnegative, getattr(defaults, name)) for name in fields[:5]
+        name: _get(p, name, "peripherals.", checks.get(name, _nonnegative), getattr(defaults, name))
+        for name in fields[:5]
     }
-    if scalars["v_read"] <= 0:
-        raise ValueError(f"peripherals.v_read: expected a voltage > 0, got {scalars['v_read']!r}")
     return Peripherals(**converters, **scalars)
 
 
@@ -402,6 +390,12 @@ def _is_number(value) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an integer beyond the float range
         return False
+
+
+def _positive(value, where: str) -> float:
+    if not _is_number(value) or value <= 0:
+        raise ValueError(f"{where}: expected a finite number > 0, got {_short(value)}")
+    return float(value)
 
 
 def _nonnegative(value, where: str) -> float:

@@ -6,7 +6,9 @@ Per matrix-vector product (MVM) of a block:
 - Array: every device in the driven rows conducts for the integration time, E = sum(g) v_read^2 t_int, at
   full-scale inputs (an upper bound; devices of other blocks and unused devices in those rows count too).
 - ADC: one conversion per real output; an ADC shared by k outputs converts them one after another.
-- Digital: per layer output, n_r - 1 partial-sum additions, the bias, and the gain and offset correction.
+- Digital: per layer output, the gain and offset correction of each of its n_r partial sums (2 operations
+  each, done in parallel), n_r - 1 additions of partial sums (a tree of depth ceil(log2 n_r)) and the bias:
+  3 n_r operations at the profile's cost of one digital addition.
 Blocks of one layer on different tiles run in parallel, blocks on the same tile one after another; a layer's
 MVMs (one per output position of a convolution) and the layers run one after another (no pipelining).
 """
@@ -115,8 +117,8 @@ def estimate_cost(mapping: ChipMapping) -> ChipCost:
             )
         n_r, _ = layer.grid
         out = layer.shape[1]
-        energy["digital"] = out * (n_r + 2) * p.add_energy_pj
-        mvm_ns = max(busy_ns.values()) + (math.ceil(math.log2(n_r)) + 2) * p.add_time_ns
+        energy["digital"] = out * 3 * n_r * p.add_energy_pj
+        mvm_ns = max(busy_ns.values()) + (2 + math.ceil(math.log2(n_r)) + 1) * p.add_time_ns
         weights = layer.shape[0] * layer.shape[1]
         layers.append(
             LayerCost(

@@ -36,8 +36,8 @@ class MappedBlock:
         w_max: weight (after DAC-gain compensation) that maps to the tile's full conductance window.
         row_compensation: (rows,) factor 1 / (DAC gain) applied to each input row's weights.
         column_gain, column_offset: (outputs,) measured gain and offset of each output's column, the offset
-            in units of one device's full-span current on this tile (so w_max in output units); digital
-            correction: y = (y_adc - column_offset * w_max) / column_gain.
+            in output units (the layer's weight units times input units); digital correction:
+            y = (y_adc - column_offset) / column_gain.
         g_target: (rows, device columns) conductances to program (uS), in physical order; padding at g_min.
         stuck: (rows, device columns) fault codes of the block's devices, in physical order.
         valid: (rows, outputs) which of the block's weights are real (logical order).
@@ -175,12 +175,21 @@ def compile_network(
             f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
             f"{error.needed} tiles of {g.rows} x {g.cols}, the chip has {error.available}"
         ) from None
-    blocks = [
-        _map_block(layers[index], grids[index], (i, j), spot, profile, mapping, fault_aware)
-        for (index, i, j), spot in zip(owners, spots, strict=True)
-    ]
+
+    def map_blocks(aware: bool) -> list[MappedBlock]:
+        return [
+            _map_block(layers[index], grids[index], (i, j), spot, profile, mapping, aware)
+            for (index, i, j), spot in zip(owners, spots, strict=True)
+        ]
+
+    blocks = map_blocks(fault_aware)
+    in_place = map_blocks(False) if fault_aware else blocks  # the baseline of the fault error
+
+    def of(layer, mapped):
+        return [b for b in mapped if b.layer == layer.name]
+
     summaries = tuple(
-        _summarize(layer, grids[index], [b for b in blocks if b.layer == layer.name], g.scheme)
+        _summarize(layer, grids[index], of(layer, blocks), of(layer, in_place), g.scheme)
         for index, layer in enumerate(layers)
     )
     return ChipMapping(profile, summaries, tuple(blocks), clip_percentile, fault_aware)
@@ -231,7 +240,11 @@ def _map_block(layer, grid, position, spot, profile, mapping, fault_aware) -> Ma
         w_max=w_max,
         row_compensation=1.0 / dac_gain,
         column_gain=tile.adc_gain[tile_outputs],
-        column_offset=tile.adc_offset[tile_outputs] * profile.nominal_span / (tile.g_max - tile.g_min),
+        # The profile's offsets are in units of the nominal full-span current; w_max is this tile's span.
+        column_offset=tile.adc_offset[tile_outputs]
+        * profile.nominal_span
+        / (tile.g_max - tile.g_min)
+        * w_max,
         g_target=g_physical,
         stuck=stuck,
         valid=valid,
@@ -275,14 +288,17 @@ def held_weights(block: MappedBlock, scheme: str, faults: bool = True) -> np.nda
     return np.where(block.valid, u * block.w_max / block.row_compensation[:, None], 0.0)
 
 
-def _summarize(layer: MatrixLayer, grid, blocks: list[MappedBlock], scheme: str) -> LayerMapping:
-    squared, squared_in_place, stuck_devices = 0.0, 0.0, 0
+def _squared_fault_error(block: MappedBlock, scheme: str) -> float:
+    """Sum of squared weight errors (layer units) that the block's stuck cells leave."""
+    return float(np.sum((held_weights(block, scheme) - held_weights(block, scheme, faults=False)) ** 2))
+
+
+def _summarize(layer: MatrixLayer, grid, blocks: list[MappedBlock], in_place: list[MappedBlock], scheme: str):
+    """A layer's ``LayerMapping``; ``in_place`` are its blocks mapped without the fault-aware steps."""
+    squared = sum(_squared_fault_error(b, scheme) for b in blocks)
+    squared_in_place = sum(_squared_fault_error(b, scheme) for b in in_place)
+    stuck_devices = 0
     for b in blocks:
-        ideal = held_weights(b, scheme, faults=False)
-        squared += float(np.sum((held_weights(b, scheme) - ideal) ** 2))
-        identity = {"row_of": np.arange(len(b.row_of)), "col_of": np.arange(len(b.col_of))}
-        in_place = dataclasses.replace(b, **identity, compensated=False)
-        squared_in_place += float(np.sum((held_weights(in_place, scheme) - ideal) ** 2))
         signal, partner = slot_codes(b.stuck, scheme)
         real = b.valid[np.argsort(b.row_of)][:, np.argsort(b.col_of)]
         stuck_devices += int(np.sum((signal != 0) & real))

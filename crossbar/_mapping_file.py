@@ -6,17 +6,15 @@ and first device column), ``rows`` (physical row, relative to ``row_offset``, of
 ``columns`` (output slot, relative to the block, of each output column), ``tile_outputs`` (the tile's ADC
 channel of each output), ``w_max`` and ``g_min``/``g_max`` (u = w * row_compensation / w_max maps to the
 window), ``row_compensation`` (1 / DAC gain per input row) and the digital correction of each output,
-y = (y_adc - column_offset * w_max) / column_gain. The targets themselves are in ``conductance_targets.npz``
-(``g``: (tiles, rows, cols) uS, fault-aware compensation included).
+y = (y_adc - column_offset) / column_gain, with the ADC reading y_adc and column_offset in the layer's output
+units (weights times inputs). The targets themselves are in ``conductance_targets.npz`` (``g``: (tiles,
+rows, cols) uS, fault-aware compensation included).
 """
 
+import io
 import json
-import os
-from pathlib import Path
 
 import numpy as np
-
-from device_models._atomic_write import atomic_write
 
 from ._cost_model import ChipCost
 from ._mapper import ChipMapping
@@ -87,14 +85,9 @@ def mapping_document(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dic
     }
 
 
-def write_mapping(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
-) -> list[Path]:
-    """Write ``mapping.json`` and ``conductance_targets.npz`` into ``folder`` atomically; returns paths."""
-    folder = Path(folder)
-    json_path, targets_path = folder / "mapping.json", folder / "conductance_targets.npz"
-    with atomic_write(targets_path, "wb") as handle:
-        np.savez_compressed(handle, g=mapping.conductance_targets())
-    with atomic_write(json_path) as handle:
-        json.dump(mapping_document(mapping, cost, sources), handle, indent=1)
-    return [json_path, targets_path]
+def mapping_files(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict[str, bytes]:
+    """The contents of ``mapping.json`` and ``conductance_targets.npz``, by file name."""
+    targets = io.BytesIO()
+    np.savez_compressed(targets, g=mapping.conductance_targets())
+    document = json.dumps(mapping_document(mapping, cost, sources), indent=1)
+    return {"mapping.json": document.encode("utf-8"), "conductance_targets.npz": targets.getvalue()}

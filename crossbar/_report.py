@@ -10,13 +10,10 @@ import base64
 import dataclasses
 import html
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
 from calibration._profile import TECHNOLOGIES
-from device_models._atomic_write import atomic_write
 
 from ._cost_model import COMPONENTS, ChipCost
 from ._mapper import ChipMapping
@@ -88,28 +85,16 @@ def format_percent(fraction: float) -> str:
     return f"{format_number(100 * fraction)} %"
 
 
-def write_report(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
-) -> list[Path]:
-    """Write ``report.md``, ``report.html`` and the figure PNGs into ``folder``; returns the paths.
+def report_files(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict[str, bytes]:
+    """The contents of ``report.md``, ``report.html`` and the figure PNGs, by file name.
 
-    ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``). Everything is
-    computed before the first file is written, and each file is written atomically.
+    ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``).
     """
-    folder = Path(folder)
     figures = render_figures(mapping, cost)
     sections = _sections(mapping, cost, sources)
     title = f"Compilation report: chip {mapping.profile.chip_id}"
-    documents = {
-        "report.md": _markdown(title, sections),
-        "report.html": _html(title, sections, figures),
-    }
-    paths = []
-    for name, content in [*figures.items(), *((n, d.encode("utf-8")) for n, d in documents.items())]:
-        with atomic_write(folder / name, "wb") as handle:
-            handle.write(content)
-        paths.append(folder / name)
-    return paths
+    documents = {"report.md": _markdown(title, sections), "report.html": _html(title, sections, figures)}
+    return {**figures, **{name: text.encode("utf-8") for name, text in documents.items()}}
 
 
 def _tile_list(tiles: tuple[int, ...]) -> str:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from calibration._profile import SCHEMES, TECHNOLOGIES
+
 from ._input_error import InputError
 
 
@@ -75,9 +77,18 @@ def _load_profile(path: str):
         raise InputError(str(error)) from None
 
 
+def _output_file(path: str) -> str:
+    """An output file whose folder exists (the file itself is written atomically later)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise InputError(f"{path}: no such folder {folder}")
+    return path
+
+
 def _profile_synth(args) -> None:
     import calibration
 
+    _output_file(args.output)
     try:
         profile = calibration.synthesize(
             args.technology,
@@ -90,9 +101,13 @@ def _profile_synth(args) -> None:
             p_on=args.p_on,
         )
     except ValueError as error:
-        raise InputError(str(error)) from None
+        message = str(error)
+        for name in ("tiles", "rows", "cols"):
+            message = message.replace(f"geometry.{name}", f"--{name}")
+        raise InputError(message) from None
     calibration.save(profile, args.output)
-    print(f"{args.output}: synthetic {args.technology} chip, {args.tiles} tiles of {args.rows} x {args.cols}")
+    tiles = f"{args.tiles} tile{'s' if args.tiles != 1 else ''}"
+    print(f"{args.output}: synthetic {args.technology} chip, {tiles} of {args.rows} x {args.cols}")
 
 
 def _profile_validate(args) -> None:
@@ -113,6 +128,7 @@ def _profile_show(args) -> None:
 def _profile_fit(args) -> None:
     import calibration
 
+    _output_file(args.output)
     try:
         measurements = calibration.load_measurements(args.measurements)
         profile = calibration.fit(measurements)
@@ -120,6 +136,10 @@ def _profile_fit(args) -> None:
         raise InputError(str(error)) from None
     calibration.save(profile, args.output)
     print(f"{args.output}: profile of chip {profile.chip_id} fitted from {args.measurements}")
+    print(
+        "Peripheral figures and wire resistances are not in the measurements: the profile holds defaults for"
+    )
+    print("them (peripherals as in `profile synth`, ideal wires); edit them to match the chip.")
 
 
 def _compile(args) -> None:
@@ -175,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("profile", help="synthesize, check, fit and show chip calibration profiles")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
     synth = profile_commands.add_parser("synth", help="write a random but realistic chip's profile")
-    synth.add_argument("--technology", choices=("pcm", "rram", "ideal"), default="pcm")
+    synth.add_argument("--technology", choices=tuple(TECHNOLOGIES), default="pcm")
     synth.add_argument("--tiles", type=int, default=8, help="number of tiles (default: 8)")
     synth.add_argument("--rows", type=int, default=256, help="rows per tile (default: 256)")
     synth.add_argument("--cols", type=int, default=256, help="device columns per tile (default: 256)")
-    synth.add_argument("--scheme", choices=("differential", "reference_column"), default="differential")
+    synth.add_argument("--scheme", choices=SCHEMES, default="differential")
     synth.add_argument("--p-off", type=float, default=None, help="mean stuck-at-g_min rate")
     synth.add_argument("--p-on", type=float, default=None, help="mean stuck-at-g_max rate")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -204,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except InputError as error:
         print(f"crossbar: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file the user named cannot be written (no such folder, no permission, ...)
+        print(f"crossbar: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
     return 0
 

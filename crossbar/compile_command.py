@@ -4,13 +4,14 @@ import os
 from pathlib import Path
 
 from calibration import ChipProfile
+from device_models._atomic_write import atomic_write
 
-from ._cost_model import estimate_cost
+from ._cost_model import ChipCost, estimate_cost
 from ._input_error import InputError
-from ._mapper import compile_network
-from ._mapping_file import write_mapping
+from ._mapper import ChipMapping, compile_network
+from ._mapping_file import mapping_files
 from ._network_weights import load_weights
-from ._report import write_report
+from ._report import report_files
 
 
 def compile_to_folder(
@@ -22,8 +23,7 @@ def compile_to_folder(
     fault_aware: bool = True,
 ) -> list[Path]:
     """Compile the weights in ``model`` onto ``profile``'s chip and write every output into ``out``; returns
-    the paths written. Every input is checked before the first file is written, and each file is written
-    atomically."""
+    the paths written."""
     layers = load_weights(model)
     if clip_percentile is not None and not 0 < clip_percentile <= 100:
         raise InputError(f"--clip-percentile: expected a value in (0, 100], got {clip_percentile:g}")
@@ -31,13 +31,35 @@ def compile_to_folder(
         mapping = compile_network(layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware)
     except ValueError as error:
         raise InputError(f"{model}: {error}") from None
-    cost = estimate_cost(mapping)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
+    sources = {"model": str(model), "profile": str(profile_path)}
+    return write_compiled(mapping, estimate_cost(mapping), sources, folder)
+
+
+def write_compiled(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
+) -> list[Path]:
+    """Write mapping.json, the conductance targets, the reports and the figures into ``folder``.
+
+    Every file's contents are built before the first is written, and each is written atomically, so a failure
+    leaves no partial output. ``sources`` names the model and profile files.
+    """
+    files = {**mapping_files(mapping, cost, sources), **report_files(mapping, cost, sources)}
+    return write_files(files, folder)
+
+
+def write_files(files: dict[str, bytes], folder: str | os.PathLike) -> list[Path]:
+    """Write each file of ``files`` (name -> contents) atomically into ``folder`` (created if needed)."""
+    folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(f"--out {out}: cannot create the folder ({error.strerror or error})") from None
-    sources = {"model": str(model), "profile": str(profile_path)}
-    return write_mapping(mapping, cost, sources, folder) + write_report(mapping, cost, sources, folder)
+        raise InputError(f"--out {folder}: cannot create the folder ({error.strerror})") from None
+    paths = []
+    for name, content in files.items():
+        with atomic_write(folder / name, "wb") as handle:
+            handle.write(content)
+        paths.append(folder / name)
+    return paths

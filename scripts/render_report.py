@@ -17,7 +17,8 @@ import calibration
 from crossbar._cost_model import estimate_cost
 from crossbar._mapper import compile_network
 from crossbar._network_weights import MatrixLayer
-from crossbar._report import write_report
+from crossbar._report import report_files
+from crossbar.compile_command import write_files
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -33,7 +34,9 @@ def main(out: Path) -> None:
     mapping = compile_network(layers, profile)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    paths = write_report(mapping, estimate_cost(mapping), {"model": "example", "profile": "synthetic"}, out)
+    paths = write_files(
+        report_files(mapping, estimate_cost(mapping), {"model": "example", "profile": "synthetic"}), out
+    )
     print(f"wrote {len(paths)} files in {time.perf_counter() - start:.2f} s:", *paths, sep="\n  ")
     browser = next((b for b in map(shutil.which, _BROWSERS) if b), None)
     if browser is None:

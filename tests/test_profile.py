@@ -212,7 +212,26 @@ MALFORMED = {
         setting("peripherals", "v_read", {"V": 0.2}),
         "peripherals.v_read: expected a finite",
     ),
-    "zero read voltage": (setting("peripherals", "v_read", 0), "peripherals.v_read: expected a voltage > 0"),
+    "zero read voltage": (
+        setting("peripherals", "v_read", 0),
+        "peripherals.v_read: expected a finite number > 0",
+    ),
+    "zero ADC energy": (
+        setting("peripherals", "adc", "energy_pj", 0),
+        "peripherals.adc.energy_pj: expected a finite number > 0, got 0",
+    ),
+    "zero DAC time": (
+        setting("peripherals", "dac", "time_ns", 0.0),
+        "peripherals.dac.time_ns: expected a finite number > 0, got 0.0",
+    ),
+    "zero integration time": (
+        setting("peripherals", "integration_ns", 0),
+        "peripherals.integration_ns: expected a finite number > 0",
+    ),
+    "zero cell area": (
+        setting("peripherals", "cell_area_um2", 0),
+        "peripherals.cell_area_um2: expected a finite number > 0",
+    ),
     "list for a mapping": (setting("tiles", 0, "adc", [1.0]), "tiles[0].adc: expected a mapping, got list"),
     "tiles not a list": (setting("tiles", {"index": 0}), "tiles: expected a list of tiles, got dict"),
     "nan": (

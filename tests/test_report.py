@@ -15,8 +15,9 @@ from crossbar import _report
 from crossbar._cost_model import estimate_cost
 from crossbar._mapper import compile_network
 from crossbar._network_weights import MatrixLayer
-from crossbar._report import format_number, format_percent, format_si, write_report
+from crossbar._report import format_number, format_percent, format_si, report_files
 from crossbar._report_figures import layer_color, layer_owner, tile_image
+from crossbar.compile_command import write_files
 from device_models._faults import STUCK_ON
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,7 +46,7 @@ def compiled():
 @pytest.fixture(scope="module")
 def report(compiled, tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    paths = write_report(*compiled, SOURCES, folder)
+    paths = write_files(report_files(*compiled, SOURCES), folder)
     return folder, paths
 
 
@@ -224,7 +225,7 @@ def test_occupancy_colors_devices_by_layer_and_marks_stuck_ones(compiled):
 def test_without_fault_awareness_the_report_says_so(compiled, tmp_path):
     mapping, _ = compiled
     plain = compile_network(_layers(), mapping.profile, fault_aware=False, clip_percentile=99.0)
-    write_report(plain, estimate_cost(plain), SOURCES, tmp_path)
+    write_files(report_files(plain, estimate_cost(plain), SOURCES), tmp_path)
     tables = _tables((tmp_path / "report.md").read_text(encoding="utf-8"))
     setup = {k: row["Value"] for k, row in _by_first_column(tables["Setting | Value"]).items()}
     assert setup["Fault-aware mapping"] == "off"
@@ -246,7 +247,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_ones(compiled
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
-        write_report(*compiled, SOURCES, tmp_path)
+        write_files(report_files(*compiled, SOURCES), tmp_path)
     assert (tmp_path / "report.html").read_text() == "old"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -261,5 +262,5 @@ def test_nothing_is_written_when_a_document_fails(compiled, tmp_path, monkeypatc
 
     monkeypatch.setattr(_report, "_html", broken)
     with pytest.raises(RuntimeError):
-        write_report(*compiled, SOURCES, tmp_path)
+        write_files(report_files(*compiled, SOURCES), tmp_path)
     assert list(tmp_path.iterdir()) == []
