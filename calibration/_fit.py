@@ -32,6 +32,8 @@ The model-based steps use a fixed key, so the fit is deterministic. Peripheral f
 are not measurable this way; they are arguments.
 """
 
+import warnings
+
 import jax
 import numpy as np
 
@@ -40,7 +42,8 @@ from device_models._faults import HEALTHY, STUCK_OFF, STUCK_ON
 from ._measure import measure
 from ._measurements import Measurements, signed_conductance
 from ._profile import ChipProfile, Peripherals, TileProfile, technology_device
-from ._synthesize import _peripherals
+from ._serialization import from_mapping, to_mapping
+from ._synthesize import default_peripherals
 
 _INTERIOR = 0.1  # targets this fraction of the window away from its ends are not clipped by programming
 _REPLICATES = 4  # simulated copies of a tile's devices in the model-based steps
@@ -63,18 +66,32 @@ def fit(
     """
     m = measurements
     key = jax.random.key(0)
-    tiles = tuple(
-        _fit_tile(m, index, jax.random.fold_in(key, index), r_row, r_col) for index in range(m.geometry.tiles)
-    )
-    return ChipProfile(
+    with warnings.catch_warnings():  # empty or degenerate data give NaN here; the check below names the field
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            tiles = tuple(
+                _fit_tile(m, index, jax.random.fold_in(key, index), r_row, r_col)
+                for index in range(m.geometry.tiles)
+            )
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                "the measurements do not determine a valid profile: test_inputs: the column test is "
+                "degenerate (a singular least-squares problem); expected varied inputs"
+            ) from None
+    profile = ChipProfile(
         chip_id=m.chip_id,
         technology=m.technology,
         date=m.date,
         geometry=m.geometry,
         device={},
-        peripherals=_peripherals() if peripherals is None else peripherals,
+        peripherals=default_peripherals() if peripherals is None else peripherals,
         tiles=tiles,
     )
+    try:
+        from_mapping(to_mapping(profile))
+    except ValueError as error:
+        raise ValueError(f"the measurements do not determine a valid profile: {error}") from None
+    return profile
 
 
 def _fit_tile(m: Measurements, index: int, key: jax.Array, r_row: float, r_col: float) -> TileProfile:

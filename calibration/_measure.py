@@ -7,8 +7,8 @@ import numpy as np
 
 from device_models import AbstractDevice
 
-from ._measurements import Measurements, nominal_span, signed_conductance
-from ._profile import ChipProfile
+from ._measurements import Measurements, signed_conductance
+from ._profile import ChipProfile, nominal_span
 
 _SET_FACTOR = 1.5  # the full-SET round targets this times the tile's g_max: beyond the window
 

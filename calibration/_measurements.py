@@ -38,7 +38,7 @@ import numpy as np
 
 from device_models._atomic_write import atomic_write
 
-from ._profile import SCHEMES, TECHNOLOGIES, Geometry, technology_device
+from ._profile import SCHEMES, TECHNOLOGIES, Geometry, nominal_span, technology_device
 
 _STRINGS = ("chip_id", "technology", "scheme", "date")
 _ARRAYS = ("g_target", "g_measured", "test_inputs", "test_outputs")
@@ -86,12 +86,6 @@ class Measurements:
     def span(self) -> float:
         """g_max - g_min of the technology's nominal device model (uS): the unit of the outputs."""
         return nominal_span(self.technology)
-
-
-def nominal_span(technology: str) -> float:
-    """g_max - g_min (uS) of a technology's nominal device model."""
-    device = technology_device(technology, {})
-    return float(device.g_max - device.g_min)
 
 
 def signed_conductance(g: np.ndarray, scheme: str) -> np.ndarray:

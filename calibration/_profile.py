@@ -1,7 +1,7 @@
 """One physical chip's calibration profile: identity, geometry, per-tile measurements, peripheral figures.
 
 Units: conductance uS, resistance ohm, energy pJ, time ns, area um^2, voltage V. A profile is host-side data
-(numpy arrays, frozen dataclasses); ``crossbar`` turns it into per-tile arrays for simulation.
+(numpy arrays, frozen dataclasses); ``crossbar``'s compiler places networks on the chip it describes.
 """
 
 import dataclasses
@@ -157,8 +157,7 @@ class ChipProfile:
     @property
     def nominal_span(self) -> float:
         """g_max - g_min (uS) of the technology's default window: the unit of the column offsets."""
-        nominal = technology_device(self.technology, {})
-        return float(nominal.g_max - nominal.g_min)
+        return nominal_span(self.technology)
 
     def tile_device(self, index: int) -> AbstractDevice:
         """The device model of tile ``index``: the technology's defaults, the chip-wide overrides, the tile's
@@ -167,6 +166,12 @@ class ChipProfile:
         return technology_device(
             self.technology, {**self.device, **tile.device, "g_min": tile.g_min, "g_max": tile.g_max}
         )
+
+
+def nominal_span(technology: str) -> float:
+    """g_max - g_min (uS) of a technology's nominal device model."""
+    device = technology_device(technology, {})
+    return float(device.g_max - device.g_min)
 
 
 def technology_device(technology: str, overrides: dict) -> AbstractDevice:

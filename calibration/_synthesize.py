@@ -68,7 +68,7 @@ def synthesize(
         date=datetime.date.today().isoformat(),
         geometry=geometry,
         device={},
-        peripherals=_peripherals(),
+        peripherals=default_peripherals(),
         tiles=tiles,
     )
 
@@ -106,7 +106,8 @@ def _tile(rng, technology: str, geometry: Geometry, nominal, p_off: float, p_on:
     )
 
 
-def _peripherals() -> Peripherals:
+def default_peripherals() -> Peripherals:
+    """The peripheral figures of a synthesized chip (see the module docstring)."""
     adc_bits, dac_bits = 9, 7
     return Peripherals(
         dac=Converter(bits=dac_bits, energy_pj=0.05, time_ns=1.0, area_um2=20.0, shared_by=1),

@@ -153,6 +153,9 @@ def compile_network(
         ValueError: the network does not fit (the message gives the tiles needed and the tiles available).
     """
     g = profile.geometry
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layers: expected distinct names, got {names}")
     mapping = WeightMapping(scheme=g.scheme, clip_percentile=clip_percentile)
     width = (
         g.cols if g.scheme == "differential" else g.cols - 1

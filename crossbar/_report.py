@@ -81,8 +81,9 @@ def format_si(x: float, unit: str) -> str:
 
 
 def format_percent(fraction: float) -> str:
-    """A fraction as a percentage to 3 significant digits: 0.18096 -> "18.1 %"."""
-    return f"{format_number(100 * fraction)} %"
+    """A fraction as a percentage to 3 significant digits: 0.18096 -> "18.1 %"; below 1e-9 %, rounding
+    noise of a zero, "0 %"."""
+    return "0 %" if abs(fraction) < 1e-11 else f"{format_number(100 * fraction)} %"
 
 
 def report_files(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict[str, bytes]:

@@ -4,9 +4,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from calibration._profile import SCHEMES
 from device_models._validation import as_optional_array, require, require_choice
-
-SCHEMES = ("differential", "reference_column")
 
 
 class WeightMapping(eqx.Module):

@@ -131,9 +131,12 @@ def _profile_fit(args) -> None:
     _output_file(args.output)
     try:
         measurements = calibration.load_measurements(args.measurements)
-        profile = calibration.fit(measurements)
     except ValueError as error:
         raise InputError(str(error)) from None
+    try:
+        profile = calibration.fit(measurements)
+    except ValueError as error:
+        raise InputError(f"{args.measurements}: {error}") from None
     calibration.save(profile, args.output)
     print(f"{args.output}: profile of chip {profile.chip_id} fitted from {args.measurements}")
     print(

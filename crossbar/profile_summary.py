@@ -3,6 +3,7 @@
 import numpy as np
 
 from calibration import ChipProfile
+from device_models._faults import STUCK_OFF, STUCK_ON
 
 
 def summarize_profile(profile: ChipProfile) -> str:
@@ -20,7 +21,7 @@ def summarize_profile(profile: ChipProfile) -> str:
         f"{'DAC sd':>7} {'r_row':>6} {'r_col':>6}  overrides",
     ]
     for index, tile in enumerate(profile.tiles):
-        off, on = int(np.sum(tile.stuck == 1)), int(np.sum(tile.stuck == 2))
+        off, on = int(np.sum(tile.stuck == STUCK_OFF)), int(np.sum(tile.stuck == STUCK_ON))
         gain = f"{np.mean(tile.adc_gain):.3f}±{np.std(tile.adc_gain):.3f}"
         overrides = ", ".join(f"{k}={v}" for k, v in tile.device.items()) or "-"
         lines.append(

@@ -162,6 +162,14 @@ def test_ideal_chip_fits_its_window_exactly_and_has_no_device_overrides(small):
         assert fit.g_max == pytest.approx(true.g_max, rel=1e-6)
 
 
+def test_measurements_that_leave_the_gains_undetermined_are_refused(small):
+    """Identical test inputs cannot tell a column's gain from its offset: a clear error, not a bad profile."""
+    _, m = small
+    degenerate = dataclasses.replace(m, test_inputs=np.ones_like(m.test_inputs))
+    with pytest.raises(ValueError, match=r"^the measurements do not determine a valid profile: "):
+        cal.fit(degenerate)
+
+
 def test_without_drift_data_drift_scale_is_left_out(chip):
     _, m, fitted = chip
     undrifted = cal.fit(dataclasses.replace(m, t_drift=None, g_drift=None))

@@ -485,3 +485,10 @@ def test_mapping_json_is_enough_to_program_the_chip(scheme, fault_aware, tmp_pat
     assert len(rebuilt) == int(np.sum(mapping.used_devices()))
     for (tile, row, col), value in rebuilt.items():
         assert written[tile, row, col] == pytest.approx(value, rel=1e-12, abs=1e-12), (tile, row, col)
+
+
+def test_layers_with_the_same_name_are_refused():
+    layers = network()
+    twin = MatrixLayer(layers[0].name, layers[1].weight)
+    with pytest.raises(ValueError, match="layers: expected distinct names"):
+        compile_network([layers[0], twin], faulty_chip("differential"))
