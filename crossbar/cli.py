@@ -179,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_ = commands.add_parser(
         "compile", help="map a network onto a chip; write mapping.json and reports"
     )
-    compile_.add_argument("model", help="network weights (.npz: one array per layer)")
+    compile_.add_argument(
+        "model", help="the network: an ONNX file, or an .npz with one weight array per layer"
+    )
     compile_.add_argument("--chip", required=True, help="calibration profile of the chip (YAML)")
     compile_.add_argument("--out", required=True, help="output folder")
     compile_.add_argument(

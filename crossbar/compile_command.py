@@ -12,6 +12,7 @@ from ._mapper import ChipMapping, compile_network
 from ._mapping_file import mapping_files
 from ._network_weights import load_weights
 from ._report import report_files
+from .onnx_model import load_onnx
 
 
 def compile_to_folder(
@@ -22,9 +23,12 @@ def compile_to_folder(
     clip_percentile: float | None = None,
     fault_aware: bool = True,
 ) -> list[Path]:
-    """Compile the weights in ``model`` onto ``profile``'s chip and write every output into ``out``; returns
-    the paths written."""
-    layers = load_weights(model)
+    """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto ``profile``'s chip and write
+    every output into ``out``; returns the paths written."""
+    if Path(model).suffix.lower() == ".onnx":
+        layers = load_onnx(model).matrix_layers()
+    else:
+        layers = load_weights(model)
     if clip_percentile is not None and not 0 < clip_percentile <= 100:
         raise InputError(f"--clip-percentile: expected a value in (0, 100], got {clip_percentile:g}")
     try:

@@ -2,14 +2,12 @@
 
 from pathlib import Path
 
-import numpy as np
-
 import calibration
 from device_models._atomic_write import atomic_write
 
 from .compile_command import compile_to_folder
 from .datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
-from .training import accuracy, mlp_apply, train_mlp
+from .training import accuracy, mlp_apply, mlp_onnx_bytes, train_mlp
 
 SIZES = (784, 256, 128, 10)
 CHIP_TILES = 12
@@ -22,9 +20,9 @@ def run(out: str | Path, seed: int = 0) -> tuple[list[Path], str]:
     x, y = load_mnist()
     params = train_mlp(x[MNIST_TRAIN], y[MNIST_TRAIN], SIZES, seed=seed, epochs=10)
     digital = accuracy(mlp_apply(params, x[MNIST_TEST]), y[MNIST_TEST])
-    model = folder / "mnist_mlp.npz"
+    model = folder / "mnist_mlp.onnx"
     with atomic_write(model, "wb") as handle:
-        np.savez(handle, **{f"fc{i + 1}": np.asarray(layer["w"]) for i, layer in enumerate(params)})
+        handle.write(mlp_onnx_bytes(params))
     chip = folder / "chip.yaml"
     calibration.save(calibration.synthesize("rram", CHIP_TILES, seed), chip)
     paths = compile_to_folder(model, calibration.load(chip), chip, folder)

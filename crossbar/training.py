@@ -62,3 +62,37 @@ def train_mlp(
 def accuracy(logits: jax.Array, y: np.ndarray) -> float:
     """Fraction of rows whose largest logit is the label."""
     return float(jnp.mean(jnp.argmax(logits, axis=-1) == jnp.asarray(y)))
+
+
+def mlp_onnx_bytes(params: list[dict]) -> bytes:
+    """The MLP as an ONNX model (opset 17): Gemm and Relu nodes, input "x" (N, IN), output "logits"."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, initializers, current = [], [], "x"
+    for index, layer in enumerate(params):
+        name = f"fc{index + 1}"
+        initializers += [
+            numpy_helper.from_array(np.asarray(layer["w"], np.float32), f"{name}.weight"),
+            numpy_helper.from_array(np.asarray(layer["b"], np.float32), f"{name}.bias"),
+        ]
+        last = index == len(params) - 1
+        output = "logits" if last else f"{name}.out"
+        nodes.append(
+            helper.make_node("Gemm", [current, f"{name}.weight", f"{name}.bias"], [output], name=name)
+        )
+        if not last:
+            nodes.append(helper.make_node("Relu", [output], [f"{name}.relu"], name=f"{name}.relu"))
+            output = f"{name}.relu"
+        current = output
+    n_in, n_out = np.shape(params[0]["w"])[0], np.shape(params[-1]["w"])[1]
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_out])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

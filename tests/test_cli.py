@@ -82,7 +82,7 @@ def test_demo_writes_the_figure_the_mapping_and_prints_where(tmp_path, capsys):
     assert str(figure) in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conductance_vs_time.png", "mapping"]
     written = {p.name for p in (tmp_path / "mapping").iterdir()}
-    expected = {"mnist_mlp.npz", "chip.yaml", "mapping.json", "conductance_targets.npz", "report.md"}
+    expected = {"mnist_mlp.onnx", "chip.yaml", "mapping.json", "conductance_targets.npz", "report.md"}
     expected |= {
         "report.html",
         "occupancy.png",

@@ -1,0 +1,119 @@
+"""ONNX models as JAX functions: ``apply(params, x)`` with the initializers as ``params``.
+
+The operators MLPs and CNNs exported from PyTorch, Keras and JAX use (``OPERATORS``) are evaluated with
+``jax.numpy`` and ``jax.lax``, following the ONNX operator specification; values that depend only on
+constants (shapes, initializers) stay numpy arrays, so shape arithmetic is exact and static under ``jax.jit``.
+Matrix products with a constant weight (Gemm, MatMul, Conv) are the layers a crossbar holds
+(``OnnxModel.matrix_layers``).
+"""
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._input_error import InputError
+from ._network_weights import MatrixLayer, unroll_convolution
+from ._onnx_operators import OPERATORS, MatrixProduct
+
+
+@dataclasses.dataclass(frozen=True)
+class OnnxModel:
+    """A loaded ONNX model.
+
+    Attributes:
+        path: the file it came from.
+        params: initializers by name (numpy arrays).
+        input_name, input_shape: the one graph input and its shape for one example (no batch axis).
+        output_name: the graph output.
+    """
+
+    path: str
+    params: dict
+    input_name: str
+    input_shape: tuple[int, ...]
+    output_name: str
+    _graph: object = dataclasses.field(repr=False)
+    _opset: int = 13
+
+    def apply(self, params: dict, x: jax.Array, on_product: Callable | None = None) -> jax.Array:
+        """Outputs for a batch x (B, *input_shape).
+
+        ``on_product(product: MatrixProduct) -> jax.Array`` evaluates matrix products with a constant weight
+        instead of the digital ones (a crossbar, for instance); ``None`` computes them digitally.
+        """
+        values = dict(params)
+        values[self.input_name] = x
+        for node in self._graph.node:
+            operator = OPERATORS[node.op_type]
+            inputs = [values[name] if name else None for name in node.input]
+            outputs = operator(node, inputs, self._opset, on_product)
+            for name, value in zip(node.output, outputs, strict=False):
+                if name:
+                    values[name] = value
+        return values[self.output_name]
+
+    def matrix_layers(self) -> list[MatrixLayer]:
+        """The constant-weight matrix products, in graph order, as (IN, OUT) matrices with their number of
+        matrix-vector products per inference (a convolution's output positions; a grouped convolution gives
+        one matrix per group)."""
+        layers: list[MatrixLayer] = []
+
+        def record(product: MatrixProduct):
+            mvms = math.prod(product.positions)
+            if product.kernel is None:
+                layers.append(MatrixLayer(product.name, np.asarray(product.weight, np.float64), mvms))
+            else:
+                kernels = np.split(np.asarray(product.kernel, np.float64), product.groups, axis=0)
+                for index, kernel in enumerate(kernels):
+                    name = product.name if product.groups == 1 else f"{product.name}/group{index}"
+                    layers.append(MatrixLayer(name, unroll_convolution(kernel), mvms))
+            return product.digital()
+
+        example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
+        jax.eval_shape(lambda x: self.apply(self.params, x, record), example)
+        return layers
+
+
+def load_onnx(path: str | os.PathLike) -> OnnxModel:
+    """Read an ONNX file; a corrupt file, an unsupported operator (named with its node) or a graph that is
+    not one input to one output raises ``InputError``."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = Path(path)
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except Exception as error:  # onnx raises DecodeError, ValidationError, ... for a corrupt file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{path}: not a valid ONNX model ({reason[:200]})") from None
+    graph = model.graph
+    for node in graph.node:
+        if node.op_type not in OPERATORS or (node.domain not in ("", "ai.onnx")):
+            raise InputError(
+                f"{path}: node {node.name or node.output[0]!r}: operator {node.op_type} is not supported "
+                f"(supported: {', '.join(sorted(OPERATORS))})"
+            )
+    params = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in params]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise InputError(
+            f"{path}: expected a graph with one input and one output, "
+            f"got {len(inputs)} and {len(graph.output)}"
+        )
+    dims = inputs[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+    if len(shape) < 2 or any(d is None or d < 1 for d in shape[1:]):
+        raise InputError(
+            f"{path}: input {inputs[0].name!r}: expected a batch axis and fixed sizes after it, got {shape}"
+        )
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=13)
+    return OnnxModel(str(path), params, inputs[0].name, shape[1:], graph.output[0].name, graph, opset)
