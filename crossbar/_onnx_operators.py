@@ -166,8 +166,10 @@ def _pool(reduce, init, average: bool):
         kernel = list(attrs["kernel_shape"])
         strides, dilations, explicit = _window(attrs, x, kernel)
         sizes = np.shape(x)[2:]
+        # ceil_mode extends explicit padding only: auto_pad's output sizes are the same with and without it
+        ceil_mode = attrs.get("ceil_mode", 0) and attrs.get("auto_pad", b"NOTSET") == b"NOTSET"
         pads = [
-            (lo, max(hi, _ceil_end(size, lo, hi, k, s, d) if attrs.get("ceil_mode", 0) else hi))
+            (lo, max(hi, _ceil_end(size, lo, hi, k, s, d) if ceil_mode else hi))
             for size, (lo, hi), k, s, d in zip(sizes, explicit, kernel, strides, dilations, strict=True)
         ]
         total = jax.lax.reduce_window(
@@ -218,9 +220,9 @@ def _batch_normalization(node, inputs, opset, on_product):
     x, scale, bias, mean, var = inputs[:5]
     epsilon = _attrs(node).get("epsilon", 1e-5)
     shape = (1, -1) + (1,) * (np.ndim(x) - 2)
-    factor = np.asarray(scale) / np.sqrt(np.asarray(var) + epsilon)
-    shift = np.asarray(bias) - np.asarray(mean) * factor
-    return [x * jnp.reshape(factor.astype(np.float32), shape) + jnp.reshape(shift.astype(np.float32), shape)]
+    scale, bias, mean, var = (jnp.asarray(v, x.dtype) for v in (scale, bias, mean, var))
+    factor = scale / jnp.sqrt(var + epsilon)
+    return [x * jnp.reshape(factor, shape) + jnp.reshape(bias - mean * factor, shape)]
 
 
 def _softmax(node, inputs, opset, on_product):

@@ -26,7 +26,10 @@ def compile_to_folder(
     """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto ``profile``'s chip and write
     every output into ``out``; returns the paths written."""
     if Path(model).suffix.lower() == ".onnx":
-        layers = load_onnx(model).matrix_layers()
+        try:
+            layers = load_onnx(model).matrix_layers()
+        except ValueError as error:
+            raise InputError(f"{model}: {error}") from None
     else:
         layers = load_weights(model)
     if clip_percentile is not None and not 0 < clip_percentile <= 100:

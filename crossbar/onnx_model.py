@@ -48,11 +48,17 @@ class OnnxModel:
         instead of the digital ones (a crossbar, for instance); ``None`` computes them digitally.
         """
         values = dict(params)
-        values[self.input_name] = x
+        # integer initializers are shapes: the model's numpy arrays keep them static when params are traced
+        values.update({name: value for name, value in self.params.items() if value.dtype.kind in "biu"})
+        values[self.input_name] = jnp.asarray(x)  # an activation, never folded as a constant
         for node in self._graph.node:
             operator = OPERATORS[node.op_type]
             inputs = [values[name] if name else None for name in node.input]
-            outputs = operator(node, inputs, self._opset, on_product)
+            try:
+                outputs = operator(node, inputs, self._opset, on_product)
+            except (TypeError, ValueError) as error:  # shapes the graph's producer got wrong, mostly
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                raise ValueError(f"node {node.name or node.output[0]!r} ({node.op_type}): {reason}") from None
             for name, value in zip(node.output, outputs, strict=False):
                 if name:
                     values[name] = value
@@ -98,9 +104,10 @@ def load_onnx(path: str | os.PathLike) -> OnnxModel:
     graph = model.graph
     for node in graph.node:
         if node.op_type not in OPERATORS or (node.domain not in ("", "ai.onnx")):
+            domain = f" of domain {node.domain!r}" if node.domain not in ("", "ai.onnx") else ""
             raise InputError(
-                f"{path}: node {node.name or node.output[0]!r}: operator {node.op_type} is not supported "
-                f"(supported: {', '.join(sorted(OPERATORS))})"
+                f"{path}: node {node.name or node.output[0]!r}: operator {node.op_type}{domain} is not "
+                f"supported (supported: {', '.join(sorted(OPERATORS))} of the default domain)"
             )
     params = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in params]
