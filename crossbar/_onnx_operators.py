@@ -5,7 +5,6 @@ Each operator takes (node, inputs, opset, on_product) and returns its outputs. I
 Broadcasting is numpy's (ONNX's multidirectional broadcasting), with ranks aligned explicitly.
 """
 
-import dataclasses
 import math
 from collections.abc import Callable
 
@@ -13,26 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-@dataclasses.dataclass(frozen=True)
-class MatrixProduct:
-    """A matrix product with a constant weight, as met while evaluating a graph.
-
-    Attributes:
-        name: the node's name (its first output's name if it has none).
-        weight: (IN, OUT) matrix of a Gemm or MatMul, or ``None`` for a convolution.
-        kernel: (OUT, IN / groups, *kernel) of a convolution, or ``None``.
-        groups: convolution groups (1 for a dense product).
-        positions: output positions per example (a convolution's output size; a MatMul's extra axes).
-        digital: evaluates the product digitally.
-    """
-
-    name: str
-    weight: np.ndarray | None
-    kernel: np.ndarray | None
-    groups: int
-    positions: tuple[int, ...]
-    digital: Callable[[], jax.Array]
+from ._matrix_product import MatrixProduct
 
 
 def _attrs(node) -> dict:
@@ -100,8 +80,7 @@ def _product(node, x, w, on_product, positions):
     """x @ w, through ``on_product`` when w is a constant matrix."""
     if not (_is_constant(w) and np.ndim(w) == 2) or on_product is None:
         return jnp.matmul(x, w)
-    weight = np.asarray(w)
-    return on_product(MatrixProduct(_name(node), weight, None, 1, positions, lambda: jnp.matmul(x, weight)))
+    return on_product(MatrixProduct(_name(node), x, np.asarray(w), None, 1, positions))
 
 
 def _pads(attrs, spatial: int, in_shape, kernel, strides, dilations) -> list[tuple[int, int]]:
@@ -136,22 +115,13 @@ def _conv(node, inputs, opset, on_product):
     kernel = np.shape(w)[2:]
     strides, dilations, pads = _window(attrs, x, kernel)
     groups = attrs.get("group", 1)
-    spatial = "".join("DHW"[-len(kernel) :])
-    numbers = (f"NC{spatial}", f"OI{spatial}", f"NC{spatial}")
-
-    def digital():
-        return jax.lax.conv_general_dilated(
-            x, w, strides, pads, rhs_dilation=dilations, dimension_numbers=numbers, feature_group_count=groups
-        )
-
-    if _is_constant(w) and on_product is not None:
-        out = [
-            (size + lo + hi - (k - 1) * d - 1) // s + 1
-            for size, (lo, hi), k, s, d in zip(np.shape(x)[2:], pads, kernel, strides, dilations, strict=True)
-        ]
-        y = on_product(MatrixProduct(_name(node), None, np.asarray(w), groups, tuple(out), digital))
-    else:
-        y = digital()
+    out = [
+        (size + lo + hi - (k - 1) * d - 1) // s + 1
+        for size, (lo, hi), k, s, d in zip(np.shape(x)[2:], pads, kernel, strides, dilations, strict=True)
+    ]
+    window = (tuple(strides), tuple(tuple(p) for p in pads), tuple(dilations))
+    product = MatrixProduct(_name(node), x, None, w, groups, tuple(out), window)
+    y = on_product(product) if _is_constant(w) and on_product is not None else product.digital()
     if b is not None:
         y = y + jnp.reshape(b, (1, -1) + (1,) * len(kernel))
     return [y]

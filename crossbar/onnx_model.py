@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._input_error import InputError
-from ._network_weights import MatrixLayer, unroll_convolution
-from ._onnx_operators import OPERATORS, MatrixProduct
+from ._matrix_product import MatrixProduct
+from ._network_weights import MatrixLayer
+from ._onnx_operators import OPERATORS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,13 +73,9 @@ class OnnxModel:
 
         def record(product: MatrixProduct):
             mvms = math.prod(product.positions)
-            if product.kernel is None:
-                layers.append(MatrixLayer(product.name, np.asarray(product.weight, np.float64), mvms))
-            else:
-                kernels = np.split(np.asarray(product.kernel, np.float64), product.groups, axis=0)
-                for index, kernel in enumerate(kernels):
-                    name = product.name if product.groups == 1 else f"{product.name}/group{index}"
-                    layers.append(MatrixLayer(name, unroll_convolution(kernel), mvms))
+            for index, matrix in enumerate(product.matrices()):
+                name = product.name if product.groups == 1 else f"{product.name}/group{index}"
+                layers.append(MatrixLayer(name, np.asarray(matrix, np.float64), mvms))
             return product.digital()
 
         example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)

@@ -875,3 +875,45 @@ def test_a_graph_with_inconsistent_shapes_names_the_node(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     with pytest.raises(ValueError, match=r"^node 'fc' \(Gemm\): "):
         load_onnx(path).matrix_layers()
+
+
+@pytest.mark.parametrize(
+    "node, x_shape, weight_shape",
+    [
+        (helper.make_node("MatMul", ["x", "w"], ["y"], name="mm"), (2, 3, 6), (6, 4)),
+        (
+            helper.make_node(
+                "Conv", ["x", "w"], ["y"], name="conv", group=2, strides=[2, 1], pads=[1, 0, 0, 1]
+            ),
+            (2, 4, 7, 6),
+            (6, 2, 3, 2),
+        ),
+        (helper.make_node("Conv", ["x", "w"], ["y"], name="conv1d", dilations=[2]), (3, 2, 9), (5, 2, 3)),
+    ],
+)
+def test_a_product_as_rows_times_matrices_is_the_digital_product(node, x_shape, weight_shape, tmp_path):
+    """What a crossbar computes, rows @ matrix per group, assembles to the model's own product."""
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal(weight_shape).astype(np.float32)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *x_shape[1:]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [f"d{i}" for i in range(len(x_shape))])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    products = []
+
+    def crossbar_like(product):
+        products.append(product)
+        rows = product.rows()
+        assert [r.shape[0] for r in rows] == [x_shape[0] * int(np.prod(product.positions))] * product.groups
+        return product.assemble([r @ m for r, m in zip(rows, product.matrices(), strict=True)])
+
+    loaded = _load(model, tmp_path)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    np.testing.assert_allclose(
+        loaded.apply(loaded.params, x, crossbar_like), loaded.apply(loaded.params, x), rtol=1e-5, atol=1e-5
+    )
+    assert len(products) == 1

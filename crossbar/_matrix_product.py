@@ -1,0 +1,84 @@
+"""A matrix product with a constant weight, met while evaluating a model: what a crossbar holds and computes.
+
+Dense products (x @ W) and convolutions are both a (rows, IN) x (IN, OUT) product: a convolution's input
+patches, channel-major like its unrolled kernel (``unroll_convolution``), one matrix per group.
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._network_weights import unroll_convolution
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixProduct:
+    """One product of activations with a constant weight.
+
+    Attributes:
+        name: the product's name (a graph node's, or the position of the product in a function).
+        x: the activations as the model holds them: (B, ..., IN) for a dense product, (B, C, *spatial) for a
+            convolution.
+        weight: (IN, OUT) matrix of a dense product, or ``None`` for a convolution.
+        kernel: (OUT, IN / groups, *kernel) of a convolution, or ``None``.
+        groups: convolution groups (1 for a dense product).
+        positions: output positions per example (a convolution's output size; a dense product's extra axes).
+        window: a convolution's (strides, (begin, end) pads, dilations) per spatial axis, or ``None``.
+    """
+
+    name: str
+    x: jax.Array
+    weight: np.ndarray | None
+    kernel: np.ndarray | None
+    groups: int
+    positions: tuple[int, ...]
+    window: tuple | None = None
+
+    def matrices(self) -> list[np.ndarray]:
+        """The (IN, OUT) matrix of each group."""
+        if self.kernel is None:
+            return [self.weight]
+        return [unroll_convolution(k) for k in np.split(self.kernel, self.groups, axis=0)]
+
+    def rows(self) -> list[jax.Array]:
+        """The activations of each group as rows (B * positions, IN) of a matrix product."""
+        if self.kernel is None:
+            return [jnp.reshape(self.x, (-1, self.weight.shape[0]))]
+        strides, pads, dilations = self.window
+        spatial = "DHW"[-len(strides) :]
+        patches = jax.lax.conv_general_dilated_patches(
+            self.x,
+            self.kernel.shape[2:],
+            strides,
+            pads,
+            rhs_dilation=dilations,
+            dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
+        )
+        features = jnp.moveaxis(patches, 1, -1).reshape(-1, patches.shape[1])
+        return jnp.split(features, self.groups, axis=1)
+
+    def assemble(self, outputs: list[jax.Array]) -> jax.Array:
+        """The model's output tensor from each group's (B * positions, OUT / groups) results."""
+        y = jnp.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
+        if self.kernel is None:
+            return jnp.reshape(y, (*np.shape(self.x)[:-1], self.weight.shape[1]))
+        y = jnp.reshape(y, (np.shape(self.x)[0], *self.positions, self.kernel.shape[0]))
+        return jnp.moveaxis(y, -1, 1)
+
+    def digital(self) -> jax.Array:
+        """The exact digital product, as the model computes it."""
+        if self.kernel is None:
+            return jnp.matmul(self.x, self.weight)
+        strides, pads, dilations = self.window
+        spatial = "DHW"[-len(strides) :]
+        return jax.lax.conv_general_dilated(
+            self.x,
+            self.kernel,
+            strides,
+            pads,
+            rhs_dilation=dilations,
+            dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
+            feature_group_count=self.groups,
+        )
