@@ -14,14 +14,15 @@ PRESETS: dict[str, Crossbar] = {
     "aihwkit-pcm": Crossbar(device=PCM(), periphery=Periphery(), drift_compensation="global"),
     # The same chip with the CMO/HfOx RRAM model in place of PCM.
     "rram": Crossbar(device=RRAM(), periphery=Periphery(), drift_compensation="global"),
-    # Ideal devices and converters: reproduces the digital result (a reference for the others).
+    # Ideal devices and converters: reproduces the digital result (a reference for the others). Inputs are
+    # still scaled by their abs-max (exactly, with an ideal DAC), since the DAC's range is [-1, 1].
     "ideal": Crossbar(
         device=Ideal(),
         periphery=Periphery(
             dac=DAC(bits=None),
             adc=ADC(bits=None, bound=1e30),
             output_noise=0.0,
-            noise_management="none",
+            noise_management="abs_max",
             bound_management="none",
         ),
     ),

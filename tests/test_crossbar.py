@@ -34,11 +34,15 @@ def test_near_equal_split(size, block, expected):
 
 @pytest.mark.parametrize("scheme", ["differential", "reference_column"])
 @pytest.mark.parametrize("tile", [(512, 512), (128, 64), (700, 300)])
-def test_ideal_preset_reproduces_the_digital_product(scheme, tile):
+@pytest.mark.parametrize("input_scale", [1.0, 7.0])  # inputs within the DAC's [-1, 1], and far beyond it
+def test_ideal_preset_reproduces_the_digital_product(scheme, tile, input_scale):
     ideal = dataclasses.replace(
         PRESETS["ideal"], mapping=WeightMapping(scheme), tile_rows=tile[0], tile_cols=tile[1]
     )
-    np.testing.assert_allclose(run(ideal, 3600.0), X @ W, rtol=1e-4, atol=1e-4)
+    x = input_scale * (2.0 * X - 1.0)
+    reference = x @ W
+    scale = float(jnp.max(jnp.abs(reference)))
+    np.testing.assert_allclose(run(ideal, 3600.0, x=x), reference, rtol=1e-4, atol=1e-5 * scale)
 
 
 @pytest.mark.parametrize("scheme", ["differential", "reference_column"])
