@@ -1,0 +1,161 @@
+"""Monte Carlo accuracy of a model on emulated chips over time: program N chips, read each at every time.
+
+Every constant-weight matrix product of the model (``MatrixProduct``) runs on crossbar tiles; the rest runs in
+digital. Each trial programs its own chip once; each time reads that chip (drift, read noise, drift
+compensation) and runs the data through it. Trials run together under ``jax.vmap``.
+
+Keys: trial i uses ``fold_in(key(seed), i)``; from it, programming uses stream 0, reads stream 1 (the same
+key at every time: device models fold the time in, or follow one trajectory), and the MVMs stream 2 + the
+time's index.
+"""
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
+from tqdm.auto import tqdm
+
+from ._crossbar import Crossbar
+from ._matrix_product import MatrixProduct
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyEstimate:
+    """Accuracies of ``trials`` chips at each time.
+
+    Attributes:
+        digital_accuracy: the model's accuracy computed digitally.
+        times: read times (s).
+        accuracies: (trials, times) accuracy of each chip at each time.
+        seconds: wall time of the Monte Carlo part (s).
+    """
+
+    digital_accuracy: float
+    times: tuple[float, ...]
+    accuracies: np.ndarray
+    seconds: float
+
+    def summary(self) -> list[dict]:
+        """Per time: mean, standard deviation (ddof 1) and the 95 % confidence interval of the mean accuracy
+        (Student's t with trials - 1 degrees of freedom; ``None`` with one trial)."""
+        rows = []
+        n = self.accuracies.shape[0]
+        for index, t in enumerate(self.times):
+            a = self.accuracies[:, index]
+            mean = float(np.mean(a))
+            std = float(np.std(a, ddof=1)) if n > 1 else 0.0
+            half = float(scipy.stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else None
+            ci95 = None if half is None else [mean - half, mean + half]
+            rows.append({"t_s": float(t), "mean": mean, "std": std, "ci95": ci95, "trials": a.tolist()})
+        return rows
+
+
+def estimate_accuracy(
+    apply: Callable,
+    params,
+    x: np.ndarray,
+    y: np.ndarray,
+    crossbar: Crossbar,
+    times: tuple[float, ...],
+    trials: int,
+    seed: int,
+    *,
+    batch: int = 2000,
+    progress: bool = True,
+) -> AccuracyEstimate:
+    """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
+    ``trials`` emulated chips at each of ``times`` seconds after programming.
+
+    Args:
+        apply, params: the model; ``apply(params, x, on_product)`` sends constant-weight products to
+            ``on_product``.
+        x, y: data (N, *input) and integer labels (N,).
+        crossbar: tiles, periphery and device model of the chips.
+        times: read times (s).
+        trials: chips to program.
+        seed: the random seed; the same seed gives the same accuracies, bit for bit.
+        batch: examples per evaluation step.
+        progress: show a progress bar.
+    """
+    products = _products(apply, params, x[:1])
+    matrices = [jnp.asarray(m, jnp.float32) for product in products for m in product.matrices()]
+    digital = _digital_accuracy(apply, params, x, y, batch)
+    root = jax.random.key(seed)
+    keys = jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(trials))
+
+    @jax.jit
+    def program(keys):
+        def one(key):
+            k = jax.random.fold_in(key, 0)
+            return [crossbar.program(jax.random.fold_in(k, i), m) for i, m in enumerate(matrices)]
+
+        return jax.vmap(one)(keys)
+
+    @jax.jit
+    def read(keys, programmed, t):
+        def one(key, chip):
+            k = jax.random.fold_in(key, 1)
+            return [crossbar.read(jax.random.fold_in(k, i), p, t) for i, p in enumerate(chip)]
+
+        return jax.vmap(one)(keys, programmed)
+
+    @jax.jit
+    def correct(keys, reads, time_index, xb, yb):
+        def one(key, chip):
+            k = jax.random.fold_in(jax.random.fold_in(key, 2), time_index)
+            logits = apply(params, xb, _on_crossbar(crossbar, chip, k))
+            return jnp.sum(jnp.argmax(logits, axis=-1) == yb)
+
+        return jax.vmap(one)(keys, reads)
+
+    start = time.perf_counter()
+    chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
+    counts = np.zeros((trials, len(times)), np.int64)
+    with tqdm(total=len(times) * len(chunks), desc="chips x times", disable=not progress, leave=False) as bar:
+        programmed = program(keys)
+        for index, t in enumerate(times):
+            reads = read(keys, programmed, jnp.float32(t))
+            for chunk in chunks:
+                counts[:, index] += np.asarray(correct(keys, reads, index, x[chunk], y[chunk]))
+                bar.update()
+    seconds = time.perf_counter() - start
+    return AccuracyEstimate(digital, tuple(float(t) for t in times), counts / len(x), seconds)
+
+
+def _on_crossbar(crossbar: Crossbar, chip: list, key: jax.Array) -> Callable[[MatrixProduct], jax.Array]:
+    """A product hook that runs the model's products, in order, on the chip's read matrices."""
+    position = iter(range(len(chip)))
+
+    def on_product(product: MatrixProduct) -> jax.Array:
+        outputs = []
+        for rows in product.rows():
+            i = next(position)
+            outputs.append(crossbar.matmul(jax.random.fold_in(key, i), chip[i], rows))
+        return product.assemble(outputs)
+
+    return on_product
+
+
+def _products(apply: Callable, params, example: np.ndarray) -> list[MatrixProduct]:
+    """The model's constant-weight products, in the order it computes them."""
+    found: list[MatrixProduct] = []
+
+    def record(product: MatrixProduct) -> jax.Array:
+        found.append(product)
+        return product.digital()
+
+    jax.eval_shape(lambda xb: apply(params, xb, record), jax.ShapeDtypeStruct(example.shape, jnp.float32))
+    return found
+
+
+def _digital_accuracy(apply: Callable, params, x: np.ndarray, y: np.ndarray, batch: int) -> float:
+    logits_of = jax.jit(lambda xb: apply(params, xb, None))
+    right = sum(
+        int(jnp.sum(jnp.argmax(logits_of(x[i : i + batch]), axis=-1) == y[i : i + batch]))
+        for i in range(0, len(x), batch)
+    )
+    return right / len(x)
