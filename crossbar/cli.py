@@ -145,6 +145,30 @@ def _profile_fit(args) -> None:
     print("them (peripherals as in `profile synth`, ideal wires); edit them to match the chip.")
 
 
+def _estimate(args) -> None:
+    import dataclasses
+
+    from device_models._serialization import to_dict
+
+    from .estimate_command import parse_times, run_estimate
+    from .presets import PRESETS
+
+    if args.preset not in PRESETS:
+        raise InputError(f"--preset: {args.preset!r} is not a preset; expected one of {', '.join(PRESETS)}")
+    crossbar = PRESETS[args.preset]
+    if args.device is not None:
+        crossbar = dataclasses.replace(crossbar, device=_resolve_device(args.device))
+    times = parse_times(args.times)
+    config = {"preset": args.preset, "crossbar": to_dict(crossbar)}
+    _, table = run_estimate(
+        args.model, args.data, crossbar, config, times, args.trials, args.seed, args.json, args.plot
+    )
+    print(table)
+    for path in (args.json, args.plot):
+        if path is not None:
+            print(path)
+
+
 def _compile(args) -> None:
     from .compile_command import compile_to_folder
 
@@ -175,6 +199,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate = device_commands.add_parser("validate", help="check a device YAML file")
     validate.add_argument("file", help="device YAML file")
     validate.set_defaults(run=_device_validate)
+
+    estimate = commands.add_parser("estimate", help="accuracy of a model on emulated chips over time")
+    estimate.add_argument("model", help="the network (ONNX)")
+    estimate.add_argument("--data", required=True, help="an .npz with arrays x and y, or mnist, or digits")
+    estimate.add_argument("--preset", default="aihwkit-pcm", help="crossbar preset (default: aihwkit-pcm)")
+    estimate.add_argument(
+        "--device", default=None, help="device preset or YAML file in place of the preset's"
+    )
+    estimate.add_argument("--times", default="1s,1h,1d,1mo,1y", help="read times (default: 1s,1h,1d,1mo,1y)")
+    estimate.add_argument("--trials", type=int, default=10, help="chips to program (default: 10)")
+    estimate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    estimate.add_argument("--json", default=None, help="write the results as JSON")
+    estimate.add_argument("--plot", default=None, help="write a plot of accuracy vs time (PNG)")
+    estimate.set_defaults(run=_estimate)
 
     compile_ = commands.add_parser(
         "compile", help="map a network onto a chip; write mapping.json and reports"

@@ -1,0 +1,186 @@
+"""``crossbar estimate``: Monte Carlo accuracy of a model on emulated chips over time: table, JSON, plot."""
+
+import io
+import json
+import math
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from device_models._atomic_write import atomic_write
+
+from ._crossbar import Crossbar
+from ._estimation import AccuracyEstimate, estimate_accuracy
+from ._input_error import InputError
+from .onnx_model import load_onnx
+
+_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2629800.0, "y": 31557600.0}
+_TIME = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([a-z]*)\s*$")
+
+
+def parse_times(text: str) -> tuple[float, ...]:
+    """Seconds for a list like ``1s,1h,1d,1mo,1y`` or ``3600,86400`` (units s, min, h, d, w, mo = 1/12 y,
+    y = 365.25 d)."""
+    times = []
+    for part in text.split(","):
+        match = _TIME.match(part)
+        if not match or match.group(2) not in ("", *_UNITS):
+            raise InputError(
+                f"--times: {part.strip()!r} is not a time; expected a number of seconds or a number with a "
+                f"unit ({', '.join(_UNITS)}), e.g. 1s,1h,1d,1mo,1y"
+            )
+        times.append(float(match.group(1)) * _UNITS.get(match.group(2) or "s"))
+    return tuple(times)
+
+
+def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Examples (N, *input_shape) float32 and labels (N,) from an ``.npz`` with ``x`` and ``y``, or a built-in
+    name: ``mnist`` (the 10,000 MNIST test images) or ``digits`` (scikit-learn's 1,797 8 x 8 digits)."""
+    if spec == "mnist":
+        from .datasets import load_mnist
+
+        x, y, source = *load_mnist(), "mnist"
+    elif spec == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        x, y, source = digits.data.astype(np.float32) / 16.0, digits.target, "digits"
+    else:
+        x, y, source = *_npz_data(spec), spec
+    if math.prod(x.shape[1:]) != math.prod(input_shape):
+        raise InputError(
+            f"{source}: x: expected examples of shape {input_shape} ({math.prod(input_shape)} values, the "
+            f"model's input), got {x.shape[1:]}"
+        )
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+        raise InputError(f"{source}: y: expected {len(x)} integer labels, got shape {y.shape} of {y.dtype}")
+    if y.min() < 0 or y.max() >= classes:
+        raise InputError(
+            f"{source}: y: expected labels in [0, {classes}) (the model's outputs), got {y.min()}..{y.max()}"
+        )
+    return x.reshape(len(x), *input_shape).astype(np.float32), y.astype(np.int32)
+
+
+def _npz_data(path: str) -> tuple[np.ndarray, np.ndarray]:
+    if not Path(path).exists():
+        raise InputError(f"{path}: no such file, and not a built-in dataset (mnist, digits)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [name for name in ("x", "y") if name not in archive.files]
+            if missing:
+                raise InputError(f"{path}: expected arrays 'x' and 'y', missing {', '.join(missing)}")
+            x, y = archive["x"], archive["y"]
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, AttributeError):
+        raise InputError(f"{path}: not a readable .npz archive with arrays x and y") from None
+    if x.ndim < 2 or len(x) == 0 or x.dtype.kind not in "iuf" or not np.all(np.isfinite(x)):
+        raise InputError(
+            f"{path}: x: expected finite real examples (N, ...) with N >= 1, got {x.shape} {x.dtype}"
+        )
+    return x, y
+
+
+def run_estimate(
+    model_path: str,
+    data: str,
+    crossbar: Crossbar,
+    config: dict,
+    times: tuple[float, ...],
+    trials: int,
+    seed: int,
+    json_path: str | None,
+    plot_path: str | None,
+) -> tuple[AccuracyEstimate, str]:
+    """Estimate, write the JSON and the plot if asked; returns the estimate and the terminal table."""
+    if trials < 1:
+        raise InputError(f"--trials: expected an integer >= 1, got {trials}")
+    for option, path in (("--json", json_path), ("--plot", plot_path)):
+        if path is not None and not Path(path).parent.is_dir():
+            raise InputError(f"{option} {path}: no such folder {Path(path).parent}")
+    model = load_onnx(model_path)
+    classes = _output_size(model)
+    x, y = load_data(data, model.input_shape, classes)
+    estimate = estimate_accuracy(model.apply, model.params, x, y, crossbar, times, trials, seed)
+    document = {
+        "digital_accuracy": estimate.digital_accuracy,
+        "rows": estimate.summary(),
+        "seconds": estimate.seconds,
+        "config": {
+            **config,
+            "model": model_path,
+            "data": data,
+            "times_s": list(times),
+            "trials": trials,
+            "seed": seed,
+            "examples": len(x),
+        },
+    }
+    if json_path is not None:
+        with atomic_write(json_path) as handle:
+            json.dump(document, handle, indent=1)
+    if plot_path is not None:
+        with atomic_write(plot_path, "wb") as handle:
+            handle.write(_plot(estimate, f"{Path(model_path).name} on {config.get('preset', 'a chip')}"))
+    return estimate, _table(estimate)
+
+
+def _output_size(model) -> int:
+    import jax
+    import jax.numpy as jnp
+
+    shape = jax.eval_shape(
+        lambda x: model.apply(model.params, x), jax.ShapeDtypeStruct((1, *model.input_shape), jnp.float32)
+    ).shape
+    return shape[-1]
+
+
+def _table(estimate: AccuracyEstimate) -> str:
+    lines = [
+        f"digital accuracy {estimate.digital_accuracy:.4f}",
+        "",
+        f"{'time':>12} {'mean':>8} {'std':>8}  95 % CI",
+    ]
+    for row in estimate.summary():
+        ci = "-" if row["ci95"] is None else f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]"
+        lines.append(f"{_human_time(row['t_s']):>12} {row['mean']:>8.4f} {row['std']:>8.4f}  {ci}")
+    lines.append(
+        f"\n{estimate.accuracies.shape[0]} chips x {len(estimate.times)} times in {estimate.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def _human_time(seconds: float) -> str:
+    for unit in ("y", "mo", "d", "h", "min", "s"):
+        if seconds >= _UNITS[unit]:
+            return f"{seconds / _UNITS[unit]:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _plot(estimate: AccuracyEstimate, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = estimate.summary()
+    t = np.array([r["t_s"] for r in rows])
+    mean = np.array([r["mean"] for r in rows])
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for trial in estimate.accuracies:
+        ax.plot(t, 100 * trial, color="tab:blue", alpha=0.15, lw=0.8)
+    ax.plot(t, 100 * mean, "o-", color="tab:blue", label="mean of the chips")
+    if rows[0]["ci95"] is not None:
+        low, high = (np.array([r["ci95"][i] for r in rows]) for i in (0, 1))
+        ax.fill_between(t, 100 * low, 100 * high, color="tab:blue", alpha=0.25, label="95 % CI of the mean")
+    ax.axhline(100 * estimate.digital_accuracy, color="gray", ls="--", label="digital")
+    ax.set_xscale("log")
+    ax.set_xlabel("time after programming (s)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
