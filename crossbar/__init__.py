@@ -16,4 +16,6 @@ from ._network_weights import load_weights as load_weights
 from ._periphery import Periphery as Periphery
 from ._periphery import managed_mvm as managed_mvm
 from ._weight_mapping import WeightMapping as WeightMapping
+from .interception import InterceptedModel as InterceptedModel
+from .interception import intercept as intercept
 from .presets import PRESETS as PRESETS
