@@ -5,8 +5,8 @@ digital. Each trial programs its own chip once; each time reads that chip (drift
 compensation) and runs the data through it. Trials run together under ``jax.vmap``.
 
 Keys: trial i uses ``fold_in(key(seed), i)``; from it, programming uses stream 0, reads stream 1 (the same
-key at every time: device models fold the time in, or follow one trajectory), and the MVMs stream 2 + the
-time's index.
+key at every time: device models fold the time in, or follow one trajectory), and the MVMs stream 2, then
+the time's index, then the batch's index (each batch of examples draws its own MVM noise).
 """
 
 import dataclasses
@@ -104,9 +104,9 @@ def estimate_accuracy(
         return jax.vmap(one)(keys, programmed)
 
     @jax.jit
-    def correct(keys, reads, time_index, xb, yb):
+    def correct(keys, reads, time_index, chunk_index, xb, yb):
         def one(key, chip):
-            k = jax.random.fold_in(jax.random.fold_in(key, 2), time_index)
+            k = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, 2), time_index), chunk_index)
             logits = apply(params, xb, _on_crossbar(crossbar, chip, k))
             return jnp.sum(jnp.argmax(logits, axis=-1) == yb)
 
@@ -119,8 +119,8 @@ def estimate_accuracy(
         programmed = program(keys)
         for index, t in enumerate(times):
             reads = read(keys, programmed, jnp.float32(t))
-            for chunk in chunks:
-                counts[:, index] += np.asarray(correct(keys, reads, index, x[chunk], y[chunk]))
+            for chunk_index, chunk in enumerate(chunks):
+                counts[:, index] += np.asarray(correct(keys, reads, index, chunk_index, x[chunk], y[chunk]))
                 bar.update()
     seconds = time.perf_counter() - start
     return AccuracyEstimate(digital, tuple(float(t) for t in times), counts / len(x), seconds)

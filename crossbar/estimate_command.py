@@ -17,6 +17,7 @@ from ._input_error import InputError
 from .onnx_model import load_onnx
 
 _UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2629800.0, "y": 31557600.0}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([a-z]*)\s*$")
 
 
@@ -26,7 +27,7 @@ def parse_times(text: str) -> tuple[float, ...]:
     times = []
     for part in text.split(","):
         match = _TIME.match(part)
-        if not match or match.group(2) not in ("", *_UNITS):
+        if not match or match.group(2) not in ("", *_UNITS) or not math.isfinite(float(match.group(1))):
             raise InputError(
                 f"--times: {part.strip()!r} is not a time; expected a number of seconds or a number with a "
                 f"unit ({', '.join(_UNITS)}), e.g. 1s,1h,1d,1mo,1y"
@@ -72,11 +73,13 @@ def _npz_data(path: str) -> tuple[np.ndarray, np.ndarray]:
             if missing:
                 raise InputError(f"{path}: expected arrays 'x' and 'y', missing {', '.join(missing)}")
             x, y = archive["x"], archive["y"]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, AttributeError):
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, AttributeError, TypeError):  # TypeError: .npy
         raise InputError(f"{path}: not a readable .npz archive with arrays x and y") from None
-    if x.ndim < 2 or len(x) == 0 or x.dtype.kind not in "iuf" or not np.all(np.isfinite(x)):
+    # the model runs in float32: values beyond its range would become inf
+    if x.ndim < 2 or len(x) == 0 or x.dtype.kind not in "iuf" or not np.all(np.abs(x) <= _FLOAT32_MAX):
         raise InputError(
-            f"{path}: x: expected finite real examples (N, ...) with N >= 1, got {x.shape} {x.dtype}"
+            f"{path}: x: expected finite real examples (N, ...) with N >= 1, within float32's range, "
+            f"got {x.shape} {x.dtype}"
         )
     return x, y
 
@@ -116,12 +119,16 @@ def run_estimate(
             "examples": len(x),
         },
     }
+    # render both before writing either: a failure leaves no file behind
+    text = json.dumps(document, indent=1)
+    title = f"{Path(model_path).name} on {config.get('preset', 'a chip')}"
+    figure = None if plot_path is None else _plot(estimate, title)
     if json_path is not None:
         with atomic_write(json_path) as handle:
-            json.dump(document, handle, indent=1)
+            handle.write(text)
     if plot_path is not None:
         with atomic_write(plot_path, "wb") as handle:
-            handle.write(_plot(estimate, f"{Path(model_path).name} on {config.get('preset', 'a chip')}"))
+            handle.write(figure)
     return estimate, _table(estimate)
 
 

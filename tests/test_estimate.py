@@ -1,0 +1,428 @@
+"""``crossbar estimate``: the times parser, the Monte Carlo estimator (ideal chips, seeds, independent trials
+and batches, drift), its summary statistics, the JSON and the plot, and bad input as one line on stderr,
+exit code 2 and no output files.
+
+Models: a 64-32-10 MLP and a 64-10 linear classifier trained on 1,200 of scikit-learn's digits; the other
+597 are the test data. Each run of the estimator compiles anew (seconds): the aihwkit-pcm tests share one
+run of the linear model (``pcm``), whose compilation is the quickest.
+"""
+
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import equinox as eqx
+import numpy as np
+import pytest
+import scipy.stats
+from _stats import Z, assert_fraction
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+import crossbar.estimate_command as estimate_command
+from crossbar._estimation import AccuracyEstimate, estimate_accuracy
+from crossbar._input_error import InputError
+from crossbar.cli import main
+from crossbar.estimate_command import parse_times
+from crossbar.onnx_model import load_onnx
+from crossbar.presets import PRESETS
+from crossbar.training import mlp_onnx_bytes
+from device_models import PCM, Ideal
+from device_models._serialization import to_dict
+
+YEAR = 365.25 * 86400.0
+TRIALS = 128  # aihwkit-pcm chips per run
+N = 597  # test images
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """Run the command in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "crossbar.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    assert stderr.count("\n") == 1 and stderr.startswith("crossbar: error: "), stderr
+    assert "Traceback" not in stderr
+    return stderr
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 digits as ``crossbar estimate --data digits`` reads them."""
+    data = load_digits()
+    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """The two models (ONNX files and loaded), the test images and labels, and an .npz of them."""
+    x, y = digits()
+    mlp = MLPClassifier((32,), max_iter=1000, random_state=0).fit(x[:1200], y[:1200])
+    linear = LogisticRegression(max_iter=1000).fit(x[:1200], y[:1200])
+    layers = {
+        "mlp": [{"w": w, "b": b} for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)],
+        "linear": [{"w": linear.coef_.T, "b": linear.intercept_}],
+    }
+    folder = tmp_path_factory.mktemp("inputs")
+    for name, params in layers.items():
+        (folder / f"{name}.onnx").write_bytes(mlp_onnx_bytes(params))
+    np.savez(folder / "test.npz", x=x[1200:], y=y[1200:])
+    return SimpleNamespace(
+        mlp=folder / "mlp.onnx",
+        linear=folder / "linear.onnx",
+        models={name: load_onnx(folder / f"{name}.onnx") for name in layers},
+        x=x[1200:],
+        y=y[1200:],
+        data=folder / "test.npz",
+    )
+
+
+def estimate(inputs, model, preset, times, trials, seed, x=None, y=None, **options) -> AccuracyEstimate:
+    """The estimator on a preset with small tiles: the MLP's first layer (64 x 32) spans 2 x 2 tiles."""
+    model = inputs.models[model]
+    x, y = (inputs.x, inputs.y) if x is None else (x, y)
+    crossbar = dataclasses.replace(PRESETS[preset], tile_rows=32, tile_cols=16)
+    return estimate_accuracy(
+        model.apply, model.params, x, y, crossbar, times, trials, seed, progress=False, **options
+    )
+
+
+def correct_digitally(model, x, y) -> int:
+    """Right answers of the model computed digitally in one batch, apart from the estimator."""
+    return int(np.sum(np.argmax(np.asarray(model.apply(model.params, x)), axis=-1) == y))
+
+
+def pcm_run(inputs, seed: int) -> AccuracyEstimate:
+    """``TRIALS`` aihwkit-pcm chips with the linear model read at 1 s and 1 y; the test images twice, in two
+    batches of 597."""
+    twice = np.concatenate([inputs.x, inputs.x]), np.concatenate([inputs.y, inputs.y])
+    return estimate(inputs, "linear", "aihwkit-pcm", (1.0, YEAR), TRIALS, seed, *twice, batch=N)
+
+
+@pytest.fixture(scope="module")
+def pcm(inputs):
+    return pcm_run(inputs, seed=0)
+
+
+@pytest.fixture(scope="module")
+def ideal(inputs):
+    """3 ideal chips with the MLP read at 1 s, 1 h and 1 y; the test images in batches of 100 (the last of
+    97)."""
+    return estimate(inputs, "mlp", "ideal", (1.0, 3600.0, YEAR), 3, seed=0, batch=100)
+
+
+# --- times ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1s,1h,1d,1mo,1y", (1.0, 3600.0, 86400.0, YEAR / 12, YEAR)),
+        ("3600,86400", (3600.0, 86400.0)),
+        ("0.5,2.", (0.5, 2.0)),
+        ("1e3,2.5E-1h,1e+1s,3mo", (1000.0, 900.0, 10.0, 3 * YEAR / 12)),
+        (" 2 min ,1w,  1.5 d", (120.0, 7 * 86400.0, 1.5 * 86400.0)),
+    ],
+)
+def test_parse_times_reads_units_plain_seconds_exponents_and_spaces(text, seconds):
+    assert parse_times(text) == pytest.approx(seconds, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "text", ["3 fortnights", "", "1x", "-1s", "h", "1h,,1d", "1h,", "1e400", "inf", "nan", "1 hour"]
+)
+def test_parse_times_refuses_what_is_not_a_time(text):
+    with pytest.raises(InputError) as error:
+        parse_times(text)
+    message = str(error.value)
+    assert message.startswith("--times: ") and "is not a time" in message and "\n" not in message
+
+
+# --- the estimator ----------------------------------------------------------------------------------------
+
+
+def test_ideal_chips_reproduce_the_digital_accuracy_at_every_time(inputs, ideal):
+    digital = correct_digitally(inputs.models["mlp"], inputs.x, inputs.y) / N
+    assert ideal.digital_accuracy == digital
+    assert ideal.accuracies.shape == (3, 3) and np.all(ideal.accuracies == digital)
+    rows = ideal.summary()
+    assert [row["t_s"] for row in rows] == [1.0, 3600.0, YEAR]
+    for row in rows:
+        assert row["mean"] == pytest.approx(digital, abs=1e-15)
+        assert row["std"] == pytest.approx(0.0, abs=1e-15)
+        assert row["ci95"] == pytest.approx([digital, digital], abs=1e-14)
+        assert row["trials"] == [digital] * 3
+    assert ideal.seconds > 0
+
+
+def test_batches_count_the_right_answers_of_one_batch(inputs, ideal):
+    """In batches of 100, the count of right answers of the model run on all 597 images at once."""
+    count = correct_digitally(inputs.models["mlp"], inputs.x, inputs.y)
+    assert ideal.digital_accuracy * N == count
+    np.testing.assert_array_equal(ideal.accuracies * N, np.full((3, 3), count))
+
+
+def right_answers(result: AccuracyEstimate) -> np.ndarray:
+    """(trials, times) counts of right answers of a ``pcm_run`` (of 2 x 597 images)."""
+    counts = np.rint(result.accuracies * 2 * N).astype(int)
+    np.testing.assert_array_equal(counts / (2 * N), result.accuracies)
+    return counts
+
+
+def test_the_same_seed_gives_the_same_accuracies_bit_for_bit(inputs, pcm):
+    again = pcm_run(inputs, seed=0)
+    np.testing.assert_array_equal(again.accuracies, pcm.accuracies)
+    assert again.digital_accuracy == pcm.digital_accuracy
+
+
+def test_another_seed_programs_other_chips_of_the_same_kind(inputs, pcm):
+    other = pcm_run(inputs, seed=1)
+    a, b = right_answers(pcm), right_answers(other)
+    # independent counts of spread sigma > 3 answers are equal with probability 1 / (2 sqrt(pi) sigma) < 0.1
+    assert a.std(0, ddof=1).min() > 3
+    assert np.mean(a == b) < 0.5
+    # two samples of one distribution of chips: their means agree to within Z standard errors
+    se = np.sqrt((a.var(0, ddof=1) + b.var(0, ddof=1)) / TRIALS)
+    assert np.all(np.abs(a.mean(0) - b.mean(0)) <= Z * se)
+
+
+def test_vectorized_trials_are_independent_chips(pcm):
+    counts = right_answers(pcm)
+    for column in counts.T:
+        assert len(np.unique(column)) > 10
+        # independent chips: consecutive ones are uncorrelated (standard error 1 / sqrt(n))
+        r = np.corrcoef(column[:-1], column[1:])[0, 1]
+        assert abs(r) <= Z / np.sqrt(len(column) - 1)
+
+
+def test_every_batch_draws_its_own_noise(pcm):
+    """The two batches hold the same images and run on the same chips: with the same noise they would give
+    the same count, and every total would be even. With their own noise (a chip-to-chip spread of several
+    answers) a total is odd with probability 1/2."""
+    counts = right_answers(pcm)
+    assert counts.std(0, ddof=1).min() > 3
+    assert_fraction(counts % 2 == 1, 0.5)
+
+
+def test_accuracy_falls_from_1s_to_1y_on_pcm(pcm):
+    """Paired over chips: the drop from 1 s to 1 y is more than Z standard errors above zero."""
+    drop = pcm.accuracies[:, 0] - pcm.accuracies[:, 1]
+    assert drop.mean() > Z * drop.std(ddof=1) / np.sqrt(len(drop))
+    assert pcm.accuracies[:, 1].mean() < pcm.digital_accuracy
+
+
+# --- summary ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trials", [2, 7, 40])
+def test_summary_is_the_mean_std_and_student_t_interval(trials):
+    accuracies = np.random.default_rng(trials).integers(400, 501, (trials, 3)) / 500
+    times = (1.0, 3600.0, YEAR)
+    rows = AccuracyEstimate(0.9, times, accuracies, 1.0).summary()
+    assert [row["t_s"] for row in rows] == list(times)
+    for row, a in zip(rows, accuracies.T, strict=True):
+        mean = statistics.fmean(a)
+        low, high = scipy.stats.t.interval(0.95, trials - 1, loc=mean, scale=scipy.stats.sem(a))
+        assert row["mean"] == pytest.approx(mean, rel=1e-12)
+        assert row["std"] == pytest.approx(statistics.stdev(a), rel=1e-12)
+        assert row["ci95"] == pytest.approx([low, high], rel=1e-12)
+        assert row["trials"] == a.tolist()
+    json.dumps(rows)
+
+
+def test_summary_of_one_trial_has_no_interval():
+    rows = AccuracyEstimate(0.9, (1.0, 60.0), np.array([[0.8, 0.7]]), 1.0).summary()
+    assert [(row["mean"], row["ci95"], row["trials"]) for row in rows] == [
+        (0.8, None, [0.8]),
+        (0.7, None, [0.7]),
+    ]
+    json.dumps(rows)
+
+
+def test_summary_of_the_chips_lists_every_trial(pcm):
+    rows = pcm.summary()
+    assert [row["t_s"] for row in rows] == [1.0, YEAR]
+    for index, row in enumerate(rows):
+        assert row["trials"] == pcm.accuracies[:, index].tolist()
+        assert row["ci95"][0] < row["mean"] < row["ci95"][1]
+
+
+# --- the command ------------------------------------------------------------------------------------------
+
+
+def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_path, capsys):
+    out_json, out_plot = tmp_path / "estimate.json", tmp_path / "estimate.png"
+    argv = ["estimate", str(inputs.mlp), "--data", "digits", "--preset", "ideal", "--times", "1s,3600,1.5d"]
+    argv += ["--trials", "3", "--seed", "7", "--json", str(out_json), "--plot", str(out_plot)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+
+    document = json.loads(out_json.read_text())
+    assert set(document) == {"digital_accuracy", "rows", "seconds", "config"}
+    digital = correct_digitally(inputs.models["mlp"], *digits()) / 1797
+    assert document["digital_accuracy"] == digital
+    assert document["seconds"] > 0
+    assert [row["t_s"] for row in document["rows"]] == [1.0, 3600.0, 129600.0]
+    for row in document["rows"]:
+        assert set(row) == {"t_s", "mean", "std", "ci95", "trials"}
+        assert row["trials"] == [digital] * 3  # ideal chips
+        assert row["ci95"] == pytest.approx([digital, digital], abs=1e-14)
+    assert document["config"] == {
+        "preset": "ideal",
+        "crossbar": to_dict(PRESETS["ideal"]),
+        "model": str(inputs.mlp),
+        "data": "digits",
+        "times_s": [1.0, 3600.0, 129600.0],
+        "trials": 3,
+        "seed": 7,
+        "examples": 1797,
+    }
+    assert document["config"]["crossbar"]["tile_rows"] == 512  # resolved: defaults included
+
+    import matplotlib.image
+
+    assert out_plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width = matplotlib.image.imread(out_plot).shape[:2]
+    assert height > 100 and width > 100
+
+    assert f"digital accuracy {digital:.4f}" in out
+    for time in ("1 s", "1 h", "1.5 d"):
+        assert time in out
+    assert str(out_json) in out and str(out_plot) in out
+    assert "chips x times" in err  # the progress bar
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["estimate.json", "estimate.png"]
+
+
+def _fake_estimator(calls: list):
+    """Records the crossbar it is given; every chip answers half right."""
+
+    def fake(apply, params, x, y, crossbar, times, trials, seed, **options):
+        calls.append(crossbar)
+        return AccuracyEstimate(0.5, tuple(times), np.full((trials, len(times)), 0.5), 0.01)
+
+    return fake
+
+
+@pytest.mark.parametrize("device", [None, "ideal", "pcm-file"])
+def test_device_replaces_the_presets_device_only(device, inputs, tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _fake_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", str(inputs.data), "--preset", "aihwkit-pcm"]
+    argv += ["--trials", "2", "--times", "1h", "--json", str(tmp_path / "e.json")]
+    expected = {None: PCM(), "ideal": Ideal(), "pcm-file": PCM(g_max=20.0, drift_scale=0.5)}[device]
+    if device == "pcm-file":
+        (tmp_path / "pcm.yaml").write_text("model: PCM\ng_max: 20\ndrift_scale: 0.5\n")
+        device = str(tmp_path / "pcm.yaml")
+    assert main(argv + ([] if device is None else ["--device", device])) == 0
+    resolved = dataclasses.replace(PRESETS["aihwkit-pcm"], device=expected)
+    assert len(calls) == 1 and bool(eqx.tree_equal(calls[0], resolved))
+    assert bool(eqx.tree_equal(calls[0], PRESETS["aihwkit-pcm"])) == (device is None)
+    config = json.loads((tmp_path / "e.json").read_text())["config"]
+    assert config["preset"] == "aihwkit-pcm" and config["crossbar"] == to_dict(resolved)
+    assert config["crossbar"]["periphery"] == to_dict(PRESETS["aihwkit-pcm"].periphery)
+
+
+def test_a_plot_that_fails_leaves_no_json(inputs, tmp_path, monkeypatch):
+    def fail(*args):
+        raise RuntimeError("no plot")
+
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _fake_estimator([]))
+    monkeypatch.setattr(estimate_command, "_plot", fail)
+    argv = ["estimate", str(inputs.mlp), "--data", str(inputs.data), "--json", str(tmp_path / "e.json")]
+    with pytest.raises(RuntimeError, match="no plot"):
+        main(argv + ["--plot", str(tmp_path / "e.png")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def _data(**arrays):
+    """An .npz of the test data with some arrays replaced (``None``: left out)."""
+
+    def write(folder, inputs):
+        contents = {"x": inputs.x, "y": inputs.y, **arrays}
+        np.savez(folder / "data.npz", **{k: v for k, v in contents.items() if v is not None})
+        return ["--data", str(folder / "data.npz")]
+
+    return write
+
+
+def _model(content):
+    """A model file made from the good one's bytes."""
+
+    def write(folder, inputs):
+        (folder / "model.onnx").write_bytes(content(inputs.mlp.read_bytes()))
+        return ["model", str(folder / "model.onnx")]
+
+    return write
+
+
+def _npy(folder, inputs):
+    np.save(folder / "data.npy", inputs.x)
+    return ["--data", str(folder / "data.npy")]
+
+
+def _option(*args):
+    return lambda folder, inputs: [arg.format(folder=folder) for arg in args]
+
+
+_LABELS = np.arange(N) % 10
+BAD_INPUTS = {
+    "corrupt model": (_model(lambda good: b"\x08\x07garbage" * 50), "not a valid ONNX model"),
+    "truncated model": (_model(lambda good: good[: len(good) // 2]), "not a valid ONNX model"),
+    "empty model": (_model(lambda good: b""), "not a valid ONNX model"),
+    "missing model": (_option("model", "{folder}/none.onnx"), "none.onnx: no such file"),
+    "x of another shape": (_data(x=np.zeros((N, 63), np.float32)), "x: expected examples of shape (64,)"),
+    "x of 1-D examples": (_data(x=np.zeros(N, np.float32)), "x: expected finite real examples"),
+    "x with NaN": (_data(x=np.full((N, 64), np.nan)), "x: expected finite real examples"),
+    "x beyond float32": (_data(x=np.full((N, 64), 1e39)), "x: expected finite real examples"),
+    "label 10 of 10 classes": (_data(y=np.where(_LABELS == 3, 10, _LABELS)), "expected labels in [0, 10)"),
+    "negative label": (_data(y=np.where(_LABELS == 3, -1, _LABELS)), "expected labels in [0, 10)"),
+    "float labels": (_data(y=_LABELS + 0.5), "y: expected 597 integer labels"),
+    "labels of another length": (_data(y=_LABELS[:-1]), "y: expected 597 integer labels"),
+    "no labels": (_data(y=None), "expected arrays 'x' and 'y', missing y"),
+    "an .npy, not an .npz": (_npy, "not a readable .npz archive"),
+    "missing data": (_option("--data", "{folder}/none.npz"), "no such file, and not a built-in dataset"),
+    "unknown preset": (_option("--preset", "tpu"), "--preset: 'tpu' is not a preset"),
+    "unknown device": (_option("--device", "flash"), "flash: no such file, and not a device preset"),
+    "bad time": (_option("--times", "1h,3 fortnights"), "--times: '3 fortnights' is not a time"),
+    "no trials": (_option("--trials", "0"), "--trials: expected an integer >= 1, got 0"),
+    "JSON into a missing folder": (_option("--json", "{folder}/no/e.json"), "--json "),
+    "plot into a missing folder": (_option("--plot", "{folder}/no/e.png"), "--plot "),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_and_no_files(case, inputs, tmp_path, capsys):
+    write, message = BAD_INPUTS[case]
+    out = tmp_path / "out"
+    out.mkdir()
+    model, *extra = write(tmp_path, inputs)
+    if model == "model":  # another model in place of the good one
+        model, *extra = extra
+    else:
+        model, extra = str(inputs.mlp), [model, *extra]
+    argv = ["estimate", model, "--data", str(inputs.data), "--json", str(out / "e.json")]
+    assert main([*argv, "--plot", str(out / "e.png"), *extra]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert message in line, line
+    if "missing folder" in case:
+        assert f"no such folder {tmp_path / 'no'}" in line
+    assert list(out.iterdir()) == [] and not (tmp_path / "no").exists()
+
+
+def test_truncations_of_the_model_are_refused(inputs, tmp_path):
+    good = inputs.mlp.read_bytes()
+    for length in range(0, len(good), 61):
+        (tmp_path / "cut.onnx").write_bytes(good[:length])
+        with pytest.raises(InputError, match="cut.onnx: not a valid ONNX model"):
+            load_onnx(tmp_path / "cut.onnx")
+
+
+def test_a_bad_time_from_the_shell_is_one_line_and_exit_2(inputs):
+    result = run_cli("estimate", str(inputs.mlp), "--data", str(inputs.data), "--times", "3 fortnights")
+    assert result.returncode == 2
+    assert "--times: '3 fortnights' is not a time" in one_error_line(result.stderr)
