@@ -10,6 +10,7 @@ the time's index, then the batch's index (each batch of examples draws its own M
 """
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 
@@ -86,44 +87,69 @@ def estimate_accuracy(
     digital = _digital_accuracy(apply, params, x, y, batch)
     root = jax.random.key(seed)
     keys = jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(trials))
-
-    @jax.jit
-    def program(keys):
-        def one(key):
-            k = jax.random.fold_in(key, 0)
-            return [crossbar.program(jax.random.fold_in(k, i), m) for i, m in enumerate(matrices)]
-
-        return jax.vmap(one)(keys)
-
-    @jax.jit
-    def read(keys, programmed, t):
-        def one(key, chip):
-            k = jax.random.fold_in(key, 1)
-            return [crossbar.read(jax.random.fold_in(k, i), p, t) for i, p in enumerate(chip)]
-
-        return jax.vmap(one)(keys, programmed)
-
-    @jax.jit
-    def correct(keys, reads, time_index, chunk_index, xb, yb):
-        def one(key, chip):
-            k = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, 2), time_index), chunk_index)
-            logits = apply(params, xb, _on_crossbar(crossbar, chip, k))
-            return jnp.sum(jnp.argmax(logits, axis=-1) == yb)
-
-        return jax.vmap(one)(keys, reads)
+    model = _Model(apply, params)
 
     start = time.perf_counter()
     chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
     counts = np.zeros((trials, len(times)), np.int64)
     with tqdm(total=len(times) * len(chunks), desc="chips x times", disable=not progress, leave=False) as bar:
-        programmed = program(keys)
+        programmed = _program(crossbar, keys, matrices)
         for index, t in enumerate(times):
-            reads = read(keys, programmed, jnp.float32(t))
+            reads = _read(crossbar, keys, programmed, jnp.float32(t))
             for chunk_index, chunk in enumerate(chunks):
-                counts[:, index] += np.asarray(correct(keys, reads, index, chunk_index, x[chunk], y[chunk]))
+                right = _correct(model, crossbar, keys, reads, index, chunk_index, x[chunk], y[chunk])
+                counts[:, index] += np.asarray(right)
                 bar.update()
     seconds = time.perf_counter() - start
     return AccuracyEstimate(digital, tuple(float(t) for t in times), counts / len(x), seconds)
+
+
+class _Model:
+    """``apply`` with its ``params``, hashed by identity: a static argument, so that the compiled stages are
+    reused while the same model is estimated again (other times, the same number of trials, another seed)."""
+
+    def __init__(self, apply: Callable, params):
+        self.apply, self.params = apply, params
+
+    def __hash__(self):
+        return hash((self.apply, id(self.params)))
+
+    def __eq__(self, other):
+        return isinstance(other, _Model) and self.apply == other.apply and self.params is other.params
+
+
+@jax.jit
+def _program(crossbar: Crossbar, keys: jax.Array, matrices: list) -> list:
+    """Every trial's chip: each matrix programmed (trials vmapped)."""
+
+    def one(key):
+        k = jax.random.fold_in(key, 0)
+        return [crossbar.program(jax.random.fold_in(k, i), m) for i, m in enumerate(matrices)]
+
+    return jax.vmap(one)(keys)
+
+
+@jax.jit
+def _read(crossbar: Crossbar, keys: jax.Array, programmed: list, t: jax.Array) -> list:
+    """Every trial's chip read at time t (s)."""
+
+    def one(key, chip):
+        k = jax.random.fold_in(key, 1)
+        return [crossbar.read(jax.random.fold_in(k, i), p, t) for i, p in enumerate(chip)]
+
+    return jax.vmap(one)(keys, programmed)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _correct(model: _Model, crossbar: Crossbar, keys, reads, time_index, chunk_index, xb, yb) -> jax.Array:
+    """Correct predictions per trial on one batch (xb, yb) read at one time."""
+
+    def one(key, chip):
+        k = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, 2), time_index), chunk_index)
+        logits = model.apply(model.params, xb, _on_crossbar(crossbar, chip, k))
+        return jnp.sum(jnp.argmax(logits, axis=-1) == yb)
+
+    return jax.vmap(one)(keys, reads)
 
 
 def _on_crossbar(crossbar: Crossbar, chip: list, key: jax.Array) -> Callable[[MatrixProduct], jax.Array]:

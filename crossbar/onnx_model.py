@@ -23,7 +23,7 @@ from ._network_weights import MatrixLayer
 from ._onnx_operators import OPERATORS
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # compared and hashed by identity: a model is one file's graph
 class OnnxModel:
     """A loaded ONNX model.
 
