@@ -5,12 +5,13 @@ patches, channel-major like its unrolled kernel (``unroll_convolution``), one ma
 """
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._network_weights import unroll_convolution
+from ._network_weights import MatrixLayer, unroll_convolution
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,17 @@ class MatrixProduct:
         if self.kernel is None:
             return [self.weight]
         return [unroll_convolution(k) for k in np.split(self.kernel, self.groups, axis=0)]
+
+    def layers(self) -> list[MatrixLayer]:
+        """The matrices as layers a chip holds: one per group (named NAME/group{g} when grouped), each with
+        the product's output positions as its matrix-vector products per inference."""
+        mvms = math.prod(self.positions)
+        return [
+            MatrixLayer(
+                self.name if self.groups == 1 else f"{self.name}/group{g}", np.asarray(m, np.float64), mvms
+            )
+            for g, m in enumerate(self.matrices())
+        ]
 
     def rows(self) -> list[jax.Array]:
         """The activations of each group as rows (B * positions, IN) of a matrix product."""

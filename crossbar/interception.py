@@ -22,7 +22,6 @@ several contracted axes, in integers, or inside ``scan``, ``while_loop`` and ``c
 """
 
 import dataclasses
-import math
 from collections.abc import Callable
 
 import jax
@@ -96,10 +95,7 @@ class InterceptedModel:
         layers: list[MatrixLayer] = []
 
         def record(product: MatrixProduct) -> jax.Array:
-            mvms = math.prod(product.positions)
-            for index, matrix in enumerate(product.matrices()):
-                name = product.name if product.groups == 1 else f"{product.name}/group{index}"
-                layers.append(MatrixLayer(name, np.asarray(matrix, np.float64), mvms))
+            layers.extend(product.layers())
             return product.digital()
 
         jax.eval_shape(lambda x: self.apply(params, x, record), example_x)

@@ -8,14 +8,12 @@ Matrix products with a constant weight (Gemm, MatMul, Conv) are the layers a cro
 """
 
 import dataclasses
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ._input_error import InputError
 from ._matrix_product import MatrixProduct
@@ -72,10 +70,7 @@ class OnnxModel:
         layers: list[MatrixLayer] = []
 
         def record(product: MatrixProduct):
-            mvms = math.prod(product.positions)
-            for index, matrix in enumerate(product.matrices()):
-                name = product.name if product.groups == 1 else f"{product.name}/group{index}"
-                layers.append(MatrixLayer(name, np.asarray(matrix, np.float64), mvms))
+            layers.extend(product.layers())
             return product.digital()
 
         example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
