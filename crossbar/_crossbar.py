@@ -1,5 +1,8 @@
 """A crossbar configuration, and running a weight matrix on it: program, read at a time t, multiply."""
 
+import functools
+import operator
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -24,16 +27,40 @@ from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to
 from ._weight_mapping import WeightMapping
 
 
+class Targets(eqx.Module):
+    """What to program for a weight matrix (IN, OUT) on a grid of n_r x n_c tiles of R x C weights, and how
+    to read it back.
+
+    Attributes:
+        g: conductances to program (uS) (n_r, n_c, R, physical columns).
+        w_max: weight mapped to the full conductance range, per tile (n_r, n_c, 1, 1).
+        valid: which weights of the tile grid are real, not padding (n_r, n_c, R, C).
+        stuck_mask: a chip's measured faults (n_r, n_c, R, physical columns) (0 healthy, 1 stuck at g_min,
+            2 stuck at g_max), or ``None``.
+        column_gain, column_offset: analog gain and offset (output units) of each tile column
+            (n_r, n_c, 1, C), or ``None``.
+        row_gain: analog gain of each row's DAC (n_r, n_c, R, 1), or ``None``; the weights of its row are
+            scaled by it (exact for a linear array response).
+        shape: (IN, OUT) (static).
+    """
+
+    g: jax.Array
+    w_max: jax.Array
+    valid: jax.Array
+    stuck_mask: jax.Array | None
+    column_gain: jax.Array | None
+    column_offset: jax.Array | None
+    row_gain: jax.Array | None
+    shape: tuple[int, int] = eqx.field(static=True)
+
+
 class ProgrammedMatrix(eqx.Module):
     """A weight matrix (IN, OUT) programmed onto a grid of n_r x n_c tiles of R x C weights.
 
     Attributes:
         state: device state of every cell (n_r, n_c, R, physical columns).
-        w_max: weight mapped to the full conductance range, per tile (n_r, n_c, 1, 1).
-        valid: which weights of the tile grid are real, not padding (n_r, n_c, R, C).
+        w_max, valid, column_gain, column_offset, row_gain, shape: as in ``Targets``.
         baseline: drift-compensation readout right after programming, or ``None``.
-        column_gain, column_offset: analog gain and offset of each tile column (n_r, n_c, 1, C), or ``None``.
-        shape: (IN, OUT) (static).
     """
 
     state: DeviceState
@@ -42,6 +69,7 @@ class ProgrammedMatrix(eqx.Module):
     baseline: jax.Array | None
     column_gain: jax.Array | None
     column_offset: jax.Array | None
+    row_gain: jax.Array | None
     shape: tuple[int, int] = eqx.field(static=True)
 
 
@@ -79,6 +107,8 @@ class Crossbar(eqx.Module):
             calibration profile, or ``None`` when not constrained; a tile must fit in it (static).
         r_row, r_col: wire resistance of one row / column segment (ohm); ``None`` for ideal wires.
         drift_compensation: ``"none"``, ``"global"`` (one factor per tile) or ``"per_column"`` (static).
+        column_correction: undo each column's known gain and offset in digital after its ADC, as a
+            calibrated chip does; off, they remain as analog errors (static).
     """
 
     device: AbstractDevice = PCM()
@@ -91,6 +121,7 @@ class Crossbar(eqx.Module):
     r_row: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
     r_col: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
     drift_compensation: str = eqx.field(static=True, default="none")
+    column_correction: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
         for name in ("tile_rows", "tile_cols", "array_rows", "array_cols"):
@@ -118,20 +149,17 @@ class Crossbar(eqx.Module):
         n_c, cols = near_equal_split(shape[1], self.tile_cols)
         return n_r, n_c, rows, cols
 
-    def program(
+    def targets(
         self,
-        key: jax.Array,
         w: jax.Array,
         *,
         stuck_mask: jax.Array | None = None,
         column_gain: jax.Array | None = None,
         column_offset: jax.Array | None = None,
-    ) -> ProgrammedMatrix:
-        """Program weights ``w`` (IN, OUT) onto tiles.
-
-        ``stuck_mask`` (n_r, n_c, R, physical columns), ``column_gain`` and ``column_offset``
-        (n_r, n_c, 1, C) describe a real chip's tiles (see ``tile_grid``); all optional.
-        """
+    ) -> Targets:
+        """Conductance targets of weights ``w`` (IN, OUT) on tiles, each tile scaled to its own abs-max (or
+        percentile). ``stuck_mask`` (n_r, n_c, R, physical columns), ``column_gain`` and ``column_offset``
+        (n_r, n_c, 1, C) describe a real chip's tiles (see ``tile_grid``); all optional."""
         w = jnp.asarray(w)
         if w.ndim != 2 or 0 in w.shape:
             raise ValueError(
@@ -150,14 +178,40 @@ class Crossbar(eqx.Module):
         blocks = to_blocks(w, rows, cols)
         valid = to_blocks(jnp.ones(w.shape, bool), rows, cols)
         w_max = jax.vmap(jax.vmap(self.mapping.w_max))(jnp.where(valid, blocks, jnp.nan))[..., None, None]
-        g_target = self.mapping.conductances(blocks, w_max, self.device.g_min, self.device.g_max)
+        g = self.mapping.conductances(blocks, w_max, self.device.g_min, self.device.g_max)
+        return Targets(g, w_max, valid, stuck_mask, column_gain, column_offset, None, tuple(w.shape))
+
+    def program(
+        self,
+        key: jax.Array,
+        w: jax.Array,
+        *,
+        stuck_mask: jax.Array | None = None,
+        column_gain: jax.Array | None = None,
+        column_offset: jax.Array | None = None,
+    ) -> ProgrammedMatrix:
+        """Program weights ``w`` (IN, OUT) onto tiles (arguments as in ``targets``)."""
+        targets = self.targets(w, stuck_mask=stuck_mask, column_gain=column_gain, column_offset=column_offset)
+        return self.program_targets(key, targets)
+
+    def program_targets(self, key: jax.Array, targets: Targets) -> ProgrammedMatrix:
+        """Program conductance ``targets`` (from ``targets``, or a compiler's, e.g. a chip mapping's)."""
         k_program, k_baseline = jax.random.split(key)
-        state = self.device.program(k_program, g_target, stuck_mask=stuck_mask)
-        programmed = ProgrammedMatrix(state, w_max, valid, None, column_gain, column_offset, tuple(w.shape))
+        state = self.device.program(k_program, targets.g, stuck_mask=targets.stuck_mask)
+        programmed = ProgrammedMatrix(
+            state,
+            targets.w_max,
+            targets.valid,
+            None,
+            targets.column_gain,
+            targets.column_offset,
+            targets.row_gain,
+            targets.shape,
+        )
         if self.drift_compensation == "none":
             return programmed
         reference = self._read_matrix(self.device.expected(state, 0.0), programmed)
-        baseline = self._readout(k_baseline, reference, valid)
+        baseline = self._readout(k_baseline, reference, programmed.valid)
         return eqx.tree_at(lambda p: p.baseline, programmed, baseline, is_leaf=lambda x: x is None)
 
     def read(self, key: jax.Array, programmed: ProgrammedMatrix, t) -> ReadMatrix:
@@ -193,7 +247,9 @@ class Crossbar(eqx.Module):
         y = self._tile_outputs(key, inputs_to_blocks(x, n_r, rows), weights)
         if weights.compensation is not None:
             y = y * weights.compensation
-        partial_sums = y[0] if n_r == 1 else jnp.sum(y, axis=0)  # digital accumulation over input splits
+        # Digital accumulation over input splits, as additions: XLA:CPU ran jnp.sum over this short axis,
+        # fused with its neighbours, about 10x slower than the additions (measured on the MNIST MLP).
+        partial_sums = functools.reduce(operator.add, list(y))
         y = outputs_from_blocks(partial_sums, weights.shape[1])
         return y if bias is None else y + jnp.asarray(bias)[None, :]
 
@@ -217,7 +273,9 @@ class Crossbar(eqx.Module):
         analog = self._analog_response()
 
         def tile(k, xb, wt, gain, offset, g, w_max):
-            return managed_mvm(k, xb, wt, self.periphery, gain, offset, analog, (self, wt, g, w_max))
+            return managed_mvm(
+                k, xb, wt, self.periphery, gain, offset, analog, (self, wt, g, w_max), self.column_correction
+            )
 
         per_tile = (weights.column_gain, weights.column_offset, weights.g)
         axes = tuple(None if a is None else 0 for a in per_tile)
@@ -269,6 +327,8 @@ class Crossbar(eqx.Module):
             effective = jax.vmap(jax.vmap(lambda gt: ir_drop.effective_matrix(gt * 1e-6, r_row, r_col)))
             g = effective(g) * 1e6
         w = self.mapping.weights(g, programmed.w_max, self.device.g_min, self.device.g_max)
+        if programmed.row_gain is not None:
+            w = w * programmed.row_gain
         return jnp.where(programmed.valid, w, 0.0)
 
     @property

@@ -21,6 +21,10 @@ from ._tiling import near_equal_split
 from ._weight_mapping import WeightMapping
 
 
+class NetworkDoesNotFit(ValueError):
+    """The network's blocks need more tiles than the chip has."""
+
+
 @dataclasses.dataclass(frozen=True)
 class MappedBlock:
     """One block of one layer, as it lies on a tile.
@@ -150,7 +154,8 @@ def compile_network(
         fault_aware: permute each block's rows and columns to put the weights nearest zero on stuck cells.
 
     Raises:
-        ValueError: the network does not fit (the message gives the tiles needed and the tiles available).
+        NetworkDoesNotFit: the network does not fit (the message gives the tiles needed and the tiles
+            available).
     """
     g = profile.geometry
     names = [layer.name for layer in layers]
@@ -174,7 +179,7 @@ def compile_network(
     try:
         spots = place_blocks(sizes, g.rows, width, tile_order)
     except ChipDoesNotFit as error:
-        raise ValueError(
+        raise NetworkDoesNotFit(
             f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
             f"{error.needed} tiles of {g.rows} x {g.cols}, the chip has {error.available}"
         ) from None

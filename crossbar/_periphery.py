@@ -84,6 +84,7 @@ def managed_mvm(
     column_offset: jax.Array | None = None,
     analog: Callable[..., jax.Array] | None = None,
     analog_args: tuple = (),
+    correct_columns: bool = False,
 ) -> jax.Array:
     """Digital outputs of one tile for a batch of inputs.
 
@@ -96,15 +97,18 @@ def managed_mvm(
         analog: the analog response ``analog(v, *analog_args)`` to normalized inputs v (B, R) -> (B, C) when
             it is not ``v @ w`` (nonlinear I-V, nonlinear IR drop); ``w`` is then its small-signal matrix,
             used for gradients. Arrays it needs go in ``analog_args``, not in a closure.
+        correct_columns: undo ``column_gain`` and ``column_offset`` in digital after the ADC (calibration).
 
     Returns:
         (B, C) outputs in output units.
     """
-    return _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analog_args)
+    return _managed_mvm(
+        x, w, key, periphery, column_gain, column_offset, analog, analog_args, correct_columns
+    )
 
 
 @eqx.filter_custom_jvp
-def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analog_args):
+def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analog_args, correct_columns):
     def respond(v):
         return v @ w if analog is None else analog(v, *analog_args)
 
@@ -120,6 +124,10 @@ def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analo
         if column_offset is not None:
             y = y + column_offset[None, :]
         y, clipped = periphery.adc(y)
+        if correct_columns and column_offset is not None:
+            y = y - column_offset[None, :]
+        if correct_columns and column_gain is not None:
+            y = y / column_gain[None, :]
         return y * scale * r, clipped
 
     r = jnp.ones_like(scale)

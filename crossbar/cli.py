@@ -34,14 +34,14 @@ def _resolve_device(spec: str):
 
 
 def _demo(args) -> None:
-    from . import device_demo, mapping_demo
+    from . import accuracy_demo, device_demo
 
     path, table = device_demo.run(args.out, seed=args.seed)
     print("Conductance (mean ± std, uS) after programming, per target level:")
     print(table)
-    print(f"\nFigure: {path}")
-    paths, summary = mapping_demo.run(args.out, seed=args.seed)
-    print(f"\n{summary}; mapping and report:")
+    print(f"\nFigure: {path}\n")
+    paths, table = accuracy_demo.run(args.out, seed=args.seed)
+    print(f"\nMNIST MLP on emulated chips, over a year after programming:\n\n{table}\n")
     print("\n".join(f"  {p}" for p in paths))
 
 
@@ -148,20 +148,27 @@ def _profile_fit(args) -> None:
 def _estimate(args) -> None:
     import dataclasses
 
-    from device_models._serialization import to_dict
-
-    from .estimate_command import parse_times, run_estimate
+    from .estimate_command import chip_config, parse_times, preset_config, run_estimate
     from .presets import PRESETS
 
-    if args.preset not in PRESETS:
-        raise InputError(f"--preset: {args.preset!r} is not a preset; expected one of {', '.join(PRESETS)}")
-    crossbar = PRESETS[args.preset]
-    if args.device is not None:
-        crossbar = dataclasses.replace(crossbar, device=_resolve_device(args.device))
+    if not 0 <= args.seed < 2**32:
+        raise InputError(f"--seed: expected an integer in [0, 2**32), got {args.seed}")
     times = parse_times(args.times)
-    config = {"preset": args.preset, "crossbar": to_dict(crossbar)}
+    if args.chip is not None:
+        if args.device is not None:
+            raise InputError("--device: not with --chip (the profile gives the chip's devices)")
+        hardware = _load_profile(args.chip)
+        config = chip_config(args.chip, hardware)
+    else:
+        preset = args.preset or "aihwkit-pcm"
+        if preset not in PRESETS:
+            raise InputError(f"--preset: {preset!r} is not a preset; expected one of {', '.join(PRESETS)}")
+        hardware = PRESETS[preset]
+        if args.device is not None:
+            hardware = dataclasses.replace(hardware, device=_resolve_device(args.device))
+        config = preset_config(preset, hardware)
     _, table = run_estimate(
-        args.model, args.data, crossbar, config, times, args.trials, args.seed, args.json, args.plot
+        args.model, args.data, hardware, config, times, args.trials, args.seed, args.json, args.plot
     )
     print(table)
     for path in (args.json, args.plot):
@@ -202,14 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     estimate = commands.add_parser("estimate", help="accuracy of a model on emulated chips over time")
     estimate.add_argument("model", help="the network (ONNX)")
-    estimate.add_argument("--data", required=True, help="an .npz with arrays x and y, or mnist, or digits")
-    estimate.add_argument("--preset", default="aihwkit-pcm", help="crossbar preset (default: aihwkit-pcm)")
+    estimate.add_argument(
+        "--data",
+        required=True,
+        help="an .npz with arrays x and y, or mnist, or digits; a suffix [START:STOP] keeps those "
+        "examples, e.g. mnist[8000:]",
+    )
+    hardware = estimate.add_mutually_exclusive_group()
+    hardware.add_argument("--preset", default=None, help="crossbar preset (default: aihwkit-pcm)")
+    hardware.add_argument(
+        "--chip", default=None, help="calibration profile (YAML) of a chip to compile the model onto"
+    )
     estimate.add_argument(
         "--device", default=None, help="device preset or YAML file in place of the preset's"
     )
     estimate.add_argument("--times", default="1s,1h,1d,1mo,1y", help="read times (default: 1s,1h,1d,1mo,1y)")
     estimate.add_argument("--trials", type=int, default=10, help="chips to program (default: 10)")
-    estimate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    estimate.add_argument("--seed", type=int, default=0, help="random seed in [0, 2**32) (default: 0)")
     estimate.add_argument("--json", default=None, help="write the results as JSON")
     estimate.add_argument("--plot", default=None, help="write a plot of accuracy vs time (PNG)")
     estimate.set_defaults(run=_estimate)

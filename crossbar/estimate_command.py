@@ -1,6 +1,6 @@
 """``crossbar estimate``: Monte Carlo accuracy of a model on emulated chips over time: table, JSON, plot."""
 
-import io
+import hashlib
 import json
 import math
 import re
@@ -9,15 +9,21 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration import ChipProfile
 from device_models._atomic_write import atomic_write
+from device_models._serialization import to_dict
 
+from ._accuracy_plot import accuracy_plot
+from ._chip_arrays import chip_periphery
 from ._crossbar import Crossbar
 from ._estimation import AccuracyEstimate, estimate_accuracy
 from ._input_error import InputError
+from ._mapper import NetworkDoesNotFit
 from .onnx_model import load_onnx
 
 _UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2629800.0, "y": 31557600.0}
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RANGE = re.compile(r"^(.+)\[(\d*:\d*)\]$")
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([a-z]*)\s*$")
 
 
@@ -38,7 +44,10 @@ def parse_times(text: str) -> tuple[float, ...]:
 
 def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Examples (N, *input_shape) float32 and labels (N,) from an ``.npz`` with ``x`` and ``y``, or a built-in
-    name: ``mnist`` (the 10,000 MNIST test images) or ``digits`` (scikit-learn's 1,797 8 x 8 digits)."""
+    name: ``mnist`` (the 10,000 MNIST test images) or ``digits`` (scikit-learn's 1,797 8 x 8 digits).
+    A suffix ``[START:STOP]`` keeps those examples, e.g. ``mnist[8000:]``."""
+    range_match = _RANGE.match(spec)
+    spec, rows = (range_match.group(1), range_match.group(2)) if range_match else (spec, None)
     if spec == "mnist":
         from .datasets import load_mnist
 
@@ -61,6 +70,11 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
         raise InputError(
             f"{source}: y: expected labels in [0, {classes}) (the model's outputs), got {y.min()}..{y.max()}"
         )
+    if rows is not None:
+        start, stop = (int(v) if v else None for v in rows.split(":"))
+        x, y = x[start:stop], y[start:stop]
+        if len(x) == 0:
+            raise InputError(f"--data: [{rows}] selects no examples of {source}")
     return x.reshape(len(x), *input_shape).astype(np.float32), y.astype(np.int32)
 
 
@@ -87,7 +101,7 @@ def _npz_data(path: str) -> tuple[np.ndarray, np.ndarray]:
 def run_estimate(
     model_path: str,
     data: str,
-    crossbar: Crossbar,
+    hardware: Crossbar | ChipProfile,
     config: dict,
     times: tuple[float, ...],
     trials: int,
@@ -104,32 +118,62 @@ def run_estimate(
     model = load_onnx(model_path)
     classes = _output_size(model)
     x, y = load_data(data, model.input_shape, classes)
-    estimate = estimate_accuracy(model.apply, model.params, x, y, crossbar, times, trials, seed)
-    document = {
-        "digital_accuracy": estimate.digital_accuracy,
-        "rows": estimate.summary(),
-        "seconds": estimate.seconds,
-        "config": {
-            **config,
-            "model": model_path,
-            "data": data,
-            "times_s": list(times),
-            "trials": trials,
-            "seed": seed,
-            "examples": len(x),
-        },
-    }
+    estimate = _estimate(model, x, y, hardware, times, trials, seed)
+    run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
+    document = estimate_document(estimate, {**config, **run, "examples": len(x)})
     # render both before writing either: a failure leaves no file behind
     text = json.dumps(document, indent=1)
-    title = f"{Path(model_path).name} on {config.get('preset', 'a chip')}"
-    figure = None if plot_path is None else _plot(estimate, title)
+    title = f"{Path(model_path).name} on {hardware_label(config)}"
+    figure = None if plot_path is None else accuracy_plot({"emulated chips": estimate}, title)
     if json_path is not None:
         with atomic_write(json_path) as handle:
             handle.write(text)
     if plot_path is not None:
         with atomic_write(plot_path, "wb") as handle:
             handle.write(figure)
-    return estimate, _table(estimate)
+    return estimate, estimate_table(estimate)
+
+
+def preset_config(name: str, crossbar: Crossbar) -> dict:
+    """The resolved configuration of a preset (or a preset with another device), for the JSON."""
+    device = {"model": type(crossbar.device).__name__, **to_dict(crossbar.device)}
+    return {"preset": name, "crossbar": {**to_dict(crossbar), "device": device}}
+
+
+def chip_config(path: str | Path, profile: ChipProfile) -> dict:
+    """The configuration of an estimate on a chip: its profile (path and SHA-256) and the periphery."""
+    return {
+        "chip": str(path),
+        "chip_id": profile.chip_id,
+        "chip_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "technology": profile.technology,
+        "fault_aware": True,
+        "drift_compensation": "global",
+        "periphery": to_dict(chip_periphery(profile)),
+    }
+
+
+def hardware_label(config: dict) -> str:
+    return config["preset"] if "preset" in config else f"chip {config['chip_id']}"
+
+
+def estimate_document(estimate: AccuracyEstimate, config: dict) -> dict:
+    """The JSON document of an estimate: digital accuracy, one row per time, the Monte Carlo seconds and the
+    full configuration."""
+    return {
+        "digital_accuracy": estimate.digital_accuracy,
+        "rows": estimate.summary(),
+        "seconds": estimate.seconds,
+        "config": config,
+    }
+
+
+def _estimate(model, x, y, hardware, times, trials, seed) -> AccuracyEstimate:
+    """The estimate; a network that does not fit the chip is bad input."""
+    try:
+        return estimate_accuracy(model.apply, model.params, x, y, hardware, times, trials, seed)
+    except NetworkDoesNotFit as error:
+        raise InputError(f"--chip: {error}") from None
 
 
 def _output_size(model) -> int:
@@ -142,7 +186,7 @@ def _output_size(model) -> int:
     return shape[-1]
 
 
-def _table(estimate: AccuracyEstimate) -> str:
+def estimate_table(estimate: AccuracyEstimate) -> str:
     lines = [
         f"digital accuracy {estimate.digital_accuracy:.4f}",
         "",
@@ -150,44 +194,15 @@ def _table(estimate: AccuracyEstimate) -> str:
     ]
     for row in estimate.summary():
         ci = "-" if row["ci95"] is None else f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}]"
-        lines.append(f"{_human_time(row['t_s']):>12} {row['mean']:>8.4f} {row['std']:>8.4f}  {ci}")
+        lines.append(f"{human_time(row['t_s']):>12} {row['mean']:>8.4f} {row['std']:>8.4f}  {ci}")
     lines.append(
         f"\n{estimate.accuracies.shape[0]} chips x {len(estimate.times)} times in {estimate.seconds:.1f} s"
     )
     return "\n".join(lines)
 
 
-def _human_time(seconds: float) -> str:
-    for unit in ("y", "mo", "d", "h", "min", "s"):
+def human_time(seconds: float) -> str:
+    for unit in ("y", "mo", "w", "d", "h", "min", "s"):
         if seconds >= _UNITS[unit]:
             return f"{seconds / _UNITS[unit]:.3g} {unit}"
     return f"{seconds:.3g} s"
-
-
-def _plot(estimate: AccuracyEstimate, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = estimate.summary()
-    t = np.array([r["t_s"] for r in rows])
-    mean = np.array([r["mean"] for r in rows])
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for trial in estimate.accuracies:
-        ax.plot(t, 100 * trial, color="tab:blue", alpha=0.15, lw=0.8)
-    ax.plot(t, 100 * mean, "o-", color="tab:blue", label="mean of the chips")
-    if rows[0]["ci95"] is not None:
-        low, high = (np.array([r["ci95"][i] for r in rows]) for i in (0, 1))
-        ax.fill_between(t, 100 * low, 100 * high, color="tab:blue", alpha=0.25, label="95 % CI of the mean")
-    ax.axhline(100 * estimate.digital_accuracy, color="gray", ls="--", label="digital")
-    ax.set_xscale("log")
-    ax.set_xlabel("time after programming (s)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()

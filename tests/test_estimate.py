@@ -274,7 +274,7 @@ def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_
         assert row["ci95"] == pytest.approx([digital, digital], abs=1e-14)
     assert document["config"] == {
         "preset": "ideal",
-        "crossbar": to_dict(PRESETS["ideal"]),
+        "crossbar": {**to_dict(PRESETS["ideal"]), "device": {"model": "Ideal", **to_dict(Ideal())}},
         "model": str(inputs.mlp),
         "data": "digits",
         "times_s": [1.0, 3600.0, 129600.0],
@@ -323,7 +323,9 @@ def test_device_replaces_the_presets_device_only(device, inputs, tmp_path, monke
     assert len(calls) == 1 and bool(eqx.tree_equal(calls[0], resolved))
     assert bool(eqx.tree_equal(calls[0], PRESETS["aihwkit-pcm"])) == (device is None)
     config = json.loads((tmp_path / "e.json").read_text())["config"]
-    assert config["preset"] == "aihwkit-pcm" and config["crossbar"] == to_dict(resolved)
+    device_config = {"model": type(expected).__name__, **to_dict(expected)}
+    assert config["preset"] == "aihwkit-pcm"
+    assert config["crossbar"] == {**to_dict(resolved), "device": device_config}
     assert config["crossbar"]["periphery"] == to_dict(PRESETS["aihwkit-pcm"].periphery)
 
 
@@ -332,7 +334,7 @@ def test_a_plot_that_fails_leaves_no_json(inputs, tmp_path, monkeypatch):
         raise RuntimeError("no plot")
 
     monkeypatch.setattr(estimate_command, "estimate_accuracy", _fake_estimator([]))
-    monkeypatch.setattr(estimate_command, "_plot", fail)
+    monkeypatch.setattr(estimate_command, "accuracy_plot", fail)
     argv = ["estimate", str(inputs.mlp), "--data", str(inputs.data), "--json", str(tmp_path / "e.json")]
     with pytest.raises(RuntimeError, match="no plot"):
         main(argv + ["--plot", str(tmp_path / "e.png")])
