@@ -28,6 +28,8 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/devices.py
 	$(BIN)/python benchmarks/crossbar_forward.py
+	$(BIN)/python benchmarks/estimate_mnist.py
+	$(BIN)/python benchmarks/sweep_mnist.py
 
 clean:
 	rm -rf $(VENV) $(OUT)

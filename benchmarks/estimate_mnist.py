@@ -1,6 +1,8 @@
 """Monte Carlo accuracy of the MNIST MLP 784-256-128-10 on 2,000 test images: 5 times x 10 trials with the
 ``aihwkit-pcm`` preset, against the same 50 evaluations done digitally in JAX (issue goal: at most 2x).
 
+Both are timed twice in this run: the first call of each includes its compilation, the second reuses it.
+
 Run: python benchmarks/estimate_mnist.py
 """
 
@@ -9,10 +11,9 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
+import jax.numpy as jnp
 
-from crossbar import PRESETS
-from crossbar._estimation import estimate_accuracy
+from crossbar import PRESETS, estimate_accuracy
 from crossbar.datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
 from crossbar.onnx_model import load_onnx
 from crossbar.training import mlp_onnx_bytes, train_mlp
@@ -29,24 +30,28 @@ def main() -> None:
     model = load_onnx(path)
     xt, yt = x[MNIST_TEST], y[MNIST_TEST]
 
-    digital = jax.jit(lambda xb: model.apply(model.params, xb))
-    start = time.perf_counter()
-    for _ in range(len(TIMES) * TRIALS):
-        accuracy = float(np.mean(np.argmax(np.asarray(digital(xt)), axis=-1) == yt))
-    digital_s = time.perf_counter() - start  # includes its one compilation, as the estimate's time does
+    # The digital baseline: what a user writes to evaluate the accuracy 50 times.
+    correct = jax.jit(lambda xb, yb: jnp.sum(jnp.argmax(model.apply(model.params, xb), axis=-1) == yb))
+    digital = []
+    for _ in range(2):
+        start = time.perf_counter()
+        for _ in range(len(TIMES) * TRIALS):
+            accuracy = int(correct(xt, yt)) / len(yt)
+        digital.append(time.perf_counter() - start)
 
-    runs = []
+    analog = []
     for _ in range(2):
         estimate = estimate_accuracy(
             model.apply, model.params, xt, yt, PRESETS["aihwkit-pcm"], TIMES, TRIALS, 0, progress=False
         )
-        runs.append(estimate.seconds)
-    print(f"digital accuracy {accuracy:.4f}; 50 digital evaluations of 2,000 images: {digital_s:.3f} s")
-    for index, seconds in enumerate(runs):
+        analog.append(estimate.seconds)
+    print(f"device: {jax.devices()[0].device_kind}; digital accuracy {accuracy:.4f}")
+    for index, name in enumerate(("first call (compiling)", "second call (compiled)")):
         print(
-            f"aihwkit-pcm, {TRIALS} trials x {len(TIMES)} times, run {index + 1}: {seconds:.2f} s "
-            f"= {seconds / digital_s:.1f}x digital (goal <= 2x; aihwkit about 22x)"
+            f"{name}: 50 digital evaluations {digital[index]:.3f} s; aihwkit-pcm {TRIALS} trials x "
+            f"{len(TIMES)} times {analog[index]:.2f} s = {analog[index] / digital[index]:.1f}x digital"
         )
+    print("goal <= 2x; aihwkit needs about 22x for this work")
     print("mean accuracy per time:", ", ".join(f"{r['mean']:.4f}" for r in estimate.summary()))
 
 

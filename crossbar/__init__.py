@@ -8,7 +8,10 @@ from ._cost_model import estimate_cost as estimate_cost
 from ._crossbar import Crossbar as Crossbar
 from ._crossbar import ProgrammedMatrix as ProgrammedMatrix
 from ._crossbar import ReadMatrix as ReadMatrix
+from ._crossbar import Targets as Targets
 from ._dac import DAC as DAC
+from ._estimation import AccuracyEstimate as AccuracyEstimate
+from ._estimation import estimate_accuracy as estimate_accuracy
 from ._mapper import ChipMapping as ChipMapping
 from ._mapper import compile_network as compile_network
 from ._network_weights import MatrixLayer as MatrixLayer

@@ -11,12 +11,11 @@ def accuracy_plot(estimates: dict[str, AccuracyEstimate], title: str) -> bytes:
     """PNG of one or more estimates (label -> estimate) on a log time axis, with the digital accuracy of
     the first as a dashed line."""
     import matplotlib
+    from matplotlib.figure import Figure  # not pyplot: a caller's backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for (label, estimate), color in zip(estimates.items(), colors, strict=False):
         rows = estimate.summary()
         t = np.array([r["t_s"] for r in rows])
@@ -36,5 +35,4 @@ def accuracy_plot(estimates: dict[str, AccuracyEstimate], title: str) -> bytes:
     ax.grid(alpha=0.3)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()

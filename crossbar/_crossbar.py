@@ -39,8 +39,7 @@ class Targets(eqx.Module):
             2 stuck at g_max), or ``None``.
         column_gain, column_offset: analog gain and offset (output units) of each tile column
             (n_r, n_c, 1, C), or ``None``.
-        row_gain: analog gain of each row's DAC (n_r, n_c, R, 1), or ``None``; the weights of its row are
-            scaled by it (exact for a linear array response).
+        row_gain: analog gain of each row's DAC (n_r, n_c, R, 1), or ``None``: it scales the row's voltage.
         shape: (IN, OUT) (static).
     """
 
@@ -83,7 +82,8 @@ class ReadMatrix(eqx.Module):
             (amplitude encoding, nonlinear I-V and IR drop), else ``None``.
         w_max: as in ``ProgrammedMatrix``.
         compensation: drift-compensation output scale (n_r, n_c, 1 or C), or ``None``.
-        column_gain, column_offset, shape: as in ``ProgrammedMatrix``.
+        column_gain, column_offset, row_gain, shape: as in ``ProgrammedMatrix`` (``w`` holds the row gain
+            already; a nonlinear response applies it to the row voltages).
     """
 
     w: jax.Array
@@ -92,6 +92,7 @@ class ReadMatrix(eqx.Module):
     compensation: jax.Array | None
     column_gain: jax.Array | None
     column_offset: jax.Array | None
+    row_gain: jax.Array | None
     shape: tuple[int, int] = eqx.field(static=True)
 
 
@@ -263,6 +264,7 @@ class Crossbar(eqx.Module):
             None,
             programmed.column_gain,
             programmed.column_offset,
+            programmed.row_gain,
             programmed.shape,
         )
 
@@ -272,12 +274,13 @@ class Crossbar(eqx.Module):
         keys = jax.random.split(key, n_r * n_c).reshape(n_r, n_c)
         analog = self._analog_response()
 
-        def tile(k, xb, wt, gain, offset, g, w_max):
+        def tile(k, xb, wt, gain, offset, g, row_gain, w_max):
+            analog_args = (self, wt, g, w_max, row_gain)
             return managed_mvm(
-                k, xb, wt, self.periphery, gain, offset, analog, (self, wt, g, w_max), self.column_correction
+                k, xb, wt, self.periphery, gain, offset, analog, analog_args, self.column_correction
             )
 
-        per_tile = (weights.column_gain, weights.column_offset, weights.g)
+        per_tile = (weights.column_gain, weights.column_offset, weights.g, weights.row_gain)
         axes = tuple(None if a is None else 0 for a in per_tile)
         over_cols = jax.vmap(tile, in_axes=(0, None, 0, *axes, 0))
         return jax.vmap(over_cols, in_axes=(0, 0, 0, *axes, 0))(
@@ -287,6 +290,7 @@ class Crossbar(eqx.Module):
             _squeeze_rows(weights.column_gain),
             _squeeze_rows(weights.column_offset),
             weights.g,
+            None if weights.row_gain is None else weights.row_gain[..., 0],
             weights.w_max,
         )
 
@@ -336,9 +340,12 @@ class Crossbar(eqx.Module):
         return self.r_row is not None or self.r_col is not None
 
 
-def _bent_response(v, crossbar: Crossbar, w: jax.Array, g: jax.Array | None, w_max: jax.Array) -> jax.Array:
-    """Response of a tile whose device I-V bends amplitude-encoded inputs v (B, R) -> (B, C)."""
+def _bent_response(v, crossbar: Crossbar, w: jax.Array, g: jax.Array | None, w_max: jax.Array, row_gain):
+    """Response of a tile whose device I-V bends amplitude-encoded inputs v (B, R) -> (B, C); ``row_gain``
+    (R,) or ``None`` scales the row voltages (``w`` holds it already)."""
     v_read, b = crossbar.periphery.dac.v_read, crossbar.device.iv_b
+    if row_gain is not None:
+        v, w = v * row_gain[None, :], w / row_gain[:, None]
     if g is None:  # ideal wires: every device sees its row voltage, I = g v sinhc(b v)
         return (sinh_current(1.0, v * v_read, b) / v_read) @ w
     r_row, r_col = crossbar.wire_resistances()

@@ -8,7 +8,8 @@ batches of two, measured on the MNIST MLP).
 
 Keys: trial i uses ``fold_in(key(seed), i)``; from it, programming uses stream 0, reads stream 1 (the same
 key at every time: device models fold the time in, or follow one trajectory), and the MVMs stream 2, then
-the time's index, then the batch's index (each batch of examples draws its own MVM noise).
+the time (its bits: a time's numbers do not depend on the other times asked for), then the batch's index
+(each batch of examples draws its own MVM noise).
 """
 
 import dataclasses
@@ -20,9 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.stats
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from calibration import ChipProfile
+from device_models._accumulated_noise import time_tag
 
 from ._chip_arrays import chip_arrays, chip_periphery
 from ._crossbar import Crossbar, Targets
@@ -39,12 +41,15 @@ class AccuracyEstimate:
         times: read times (s).
         accuracies: (trials, times) accuracy of each chip at each time.
         seconds: wall time of the Monte Carlo part (s).
+        output_errors: (trials, times) relative error of the model's outputs on each chip against the digital
+            outputs, ||y_chip - y_digital|| / ||y_digital|| over all examples and outputs, or ``None``.
     """
 
     digital_accuracy: float
     times: tuple[float, ...]
     accuracies: np.ndarray
     seconds: float
+    output_errors: np.ndarray | None = None
 
     def summary(self) -> list[dict]:
         """Per time: mean, standard deviation (ddof 1) and the 95 % confidence interval of the mean accuracy
@@ -88,36 +93,58 @@ def estimate_accuracy(
         times: read times (s).
         trials: chips to program.
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
-        batch: examples per evaluation step.
+        batch: examples per evaluation step (each step draws its own output noise, so the numbers depend on
+            it; the seed makes them reproducible for a given batch).
         trial_batch: trials evaluated together under ``jax.vmap`` (the rest in sequence under ``lax.map``;
             the results do not depend on it).
         progress: show a progress bar.
     """
-    products = _products(apply, params, x[:1])
-    crossbars, targets = zip(*_arrays(hardware, products), strict=True)
-    digital = _digital_accuracy(apply, params, x, y, batch)
-    root = jax.random.key(seed)
-    keys = jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(trials))
-    model = _Model(apply, params)
+    products = model_products(apply, params, x[:1])
+    crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
+    chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
+    digital = digital_logits(apply, params, x, chunks)
+    keys = trial_keys(jax.random.key(seed), trials)
+    model = Model(apply, params)
 
     start = time.perf_counter()
-    chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
     counts = np.zeros((trials, len(times)), np.int64)
+    squared_errors = np.zeros((trials, len(times)))
     with tqdm(total=len(times) * len(chunks), desc="chips x times", disable=not progress, leave=False) as bar:
-        programmed = _program(crossbars, targets, keys)
+        programmed = program(crossbars, targets, keys)
         for index, t in enumerate(times):
-            reads = _read(crossbars, keys, programmed, jnp.float32(t))
+            reads = read(crossbars, keys, programmed, jnp.float32(t))
             for chunk_index, chunk in enumerate(chunks):
-                right = _correct(
-                    model, trial_batch, crossbars, keys, reads, index, chunk_index, x[chunk], y[chunk]
+                right, squared = evaluate(
+                    model,
+                    trial_batch,
+                    crossbars,
+                    keys,
+                    reads,
+                    jnp.float32(t),
+                    chunk_index,
+                    x[chunk],
+                    y[chunk],
+                    digital[chunk_index],
                 )
                 counts[:, index] += np.asarray(right)
+                squared_errors[:, index] += np.asarray(squared, np.float64)
                 bar.update()
     seconds = time.perf_counter() - start
-    return AccuracyEstimate(digital, tuple(float(t) for t in times), counts / len(x), seconds)
+    right_digitally = sum(
+        int(jnp.sum(jnp.argmax(d, axis=-1) == y[c])) for d, c in zip(digital, chunks, strict=True)
+    )
+    errors = np.sqrt(squared_errors / sum(float(jnp.sum(jnp.square(d))) for d in digital))
+    return AccuracyEstimate(
+        right_digitally / len(x), tuple(float(t) for t in times), counts / len(x), seconds, errors
+    )
 
 
-def _arrays(
+def trial_keys(key: jax.Array, trials: int) -> jax.Array:
+    """The key of each trial (trials,): trial i uses ``fold_in(key, i)``."""
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(trials))
+
+
+def hardware_arrays(
     hardware: Crossbar | ChipProfile, products: list[MatrixProduct]
 ) -> list[tuple[Crossbar, Targets]]:
     """The tile grid and conductance targets of every matrix of the model, in order."""
@@ -128,7 +155,7 @@ def _arrays(
     return chip_arrays(mapping, chip_periphery(hardware))
 
 
-class _Model:
+class Model:
     """``apply`` with its ``params``, hashed by identity: a static argument, so that the compiled stages are
     reused while the same model is estimated again (other times, the same number of trials, another seed)."""
 
@@ -139,11 +166,11 @@ class _Model:
         return hash((self.apply, id(self.params)))
 
     def __eq__(self, other):
-        return isinstance(other, _Model) and self.apply == other.apply and self.params is other.params
+        return isinstance(other, Model) and self.apply == other.apply and self.params is other.params
 
 
 @jax.jit
-def _program(crossbars: tuple, targets: tuple, keys: jax.Array) -> list:
+def program(crossbars: tuple, targets: tuple, keys: jax.Array) -> list:
     """Every trial's chip: each matrix programmed (trials vmapped)."""
 
     def one(key):
@@ -157,7 +184,7 @@ def _program(crossbars: tuple, targets: tuple, keys: jax.Array) -> list:
 
 
 @jax.jit
-def _read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> list:
+def read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> list:
     """Every trial's chip read at time t (s)."""
 
     def one(key, chip):
@@ -171,14 +198,15 @@ def _read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> 
 
 
 @functools.partial(jax.jit, static_argnames=("model", "trial_batch"))
-def _correct(model: _Model, trial_batch: int, crossbars, keys, reads, time_index, chunk_index, xb, yb):
-    """Correct predictions per trial on one batch (xb, yb) read at one time."""
+def evaluate(model: Model, trial_batch: int, crossbars, keys, reads, t, chunk_index, xb, yb, digital):
+    """Per trial, on one batch (xb, yb) read at time t (s): correct predictions, and the squared error of the
+    outputs against the digital outputs ``digital``."""
 
     def one(key_and_chip):
         key, chip = key_and_chip
-        k = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, 2), time_index), chunk_index)
+        k = jax.random.fold_in(time_tag(jax.random.fold_in(key, 2), t), chunk_index)
         logits = model.apply(model.params, xb, _on_crossbar(crossbars, chip, k))
-        return jnp.sum(jnp.argmax(logits, axis=-1) == yb)
+        return jnp.sum(jnp.argmax(logits, axis=-1) == yb), jnp.sum(jnp.square(logits - digital))
 
     return jax.lax.map(one, (keys, reads), batch_size=trial_batch)
 
@@ -197,7 +225,7 @@ def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[Matr
     return on_product
 
 
-def _products(apply: Callable, params, example: np.ndarray) -> list[MatrixProduct]:
+def model_products(apply: Callable, params, example: np.ndarray) -> list[MatrixProduct]:
     """The model's constant-weight products, in the order it computes them."""
     found: list[MatrixProduct] = []
 
@@ -209,10 +237,7 @@ def _products(apply: Callable, params, example: np.ndarray) -> list[MatrixProduc
     return found
 
 
-def _digital_accuracy(apply: Callable, params, x: np.ndarray, y: np.ndarray, batch: int) -> float:
+def digital_logits(apply: Callable, params, x: np.ndarray, chunks: list[slice]) -> list[jax.Array]:
+    """The model's digital outputs, one array per chunk of examples."""
     logits_of = jax.jit(lambda xb: apply(params, xb, None))
-    right = sum(
-        int(jnp.sum(jnp.argmax(logits_of(x[i : i + batch]), axis=-1) == y[i : i + batch]))
-        for i in range(0, len(x), batch)
-    )
-    return right / len(x)
+    return [logits_of(x[chunk]) for chunk in chunks]

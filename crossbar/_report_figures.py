@@ -7,16 +7,14 @@ import math
 
 import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import NullLocator
 
 from device_models._faults import STUCK_OFF, STUCK_ON
 
 from ._cost_model import COMPONENTS, ChipCost
 from ._mapper import ChipMapping
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
-from matplotlib.ticker import NullLocator  # noqa: E402
 
 _DPI = 110
 _WIDTH_IN = 11.0  # every figure's width (inches)
@@ -25,7 +23,7 @@ _STUCK_COLORS = {STUCK_OFF: (0.0, 0.0, 0.0), STUCK_ON: (0.9, 0.0, 0.0)}
 _MOSAIC_PIXELS = 256  # at most this many pixels along a tile's side in the occupancy map
 # tab20 without its reds (stuck on) and greys (unused): layer colors stay apart from the overlays.
 _LAYER_COLORS = tuple(
-    plt.get_cmap("tab20").colors[i] for i in (0, 2, 4, 8, 10, 12, 16, 18, 1, 3, 5, 9, 11, 13, 17, 19)
+    matplotlib.colormaps["tab20"].colors[i] for i in (0, 2, 4, 8, 10, 12, 16, 18, 1, 3, 5, 9, 11, 13, 17, 19)
 )
 _COMPONENTS = {
     "dac": ("DAC", "#4c72b0"),
@@ -65,7 +63,6 @@ def layer_owner(mapping: ChipMapping) -> np.ndarray:
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI)
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -107,7 +104,7 @@ def _occupancy(mapping: ChipMapping, owner: np.ndarray) -> bytes:
     legend_columns = min(len(handles), 8)
     legend_in = 0.15 + 0.28 * math.ceil(len(handles) / legend_columns)
     map_in = 0.99 * _WIDTH_IN * canvas.shape[0] / canvas.shape[1]
-    fig = plt.figure(figsize=(_WIDTH_IN, map_in + legend_in + 0.05))
+    fig = Figure(figsize=(_WIDTH_IN, map_in + legend_in + 0.05))
     ax = fig.add_axes((0.005, 0.05 / fig.get_figheight(), 0.99, map_in / fig.get_figheight()))
     font = 9 if n_cols <= 4 else 8 if n_cols <= 6 else 6.5
     for t, image in enumerate(images):
@@ -141,7 +138,8 @@ def _conductance_histograms(mapping: ChipMapping, owner: np.ndarray) -> bytes:
     n_cols = min(n, 4)
     n_rows = math.ceil(n / n_cols)
     height = 0.6 + 2.4 * n_rows
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(_WIDTH_IN, height), squeeze=False)
+    fig = Figure(figsize=(_WIDTH_IN, height))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     fig.subplots_adjust(
         left=0.07, right=0.99, bottom=0.45 / height, top=1 - 0.3 / height, wspace=0.25, hspace=0.45
     )
@@ -181,7 +179,8 @@ def _style_bars(ax, names: list[str]) -> None:
 def _fault_error(mapping: ChipMapping) -> bytes:
     """Per layer, the relative weight error due to stuck devices (%): placed as-is vs fault-aware."""
     names = [layer.name for layer in mapping.layers]
-    fig, ax = plt.subplots(figsize=(_WIDTH_IN / 2, 3.6), layout="constrained")
+    fig = Figure(figsize=(_WIDTH_IN / 2, 3.6), layout="constrained")
+    ax = fig.subplots()
     _style_bars(ax, names)
     x = np.arange(len(names))
     series = [("placed as-is", [layer.fault_error_in_place for layer in mapping.layers], "0.65")]
@@ -204,7 +203,8 @@ def _fault_error(mapping: ChipMapping) -> bytes:
 def _energy(cost: ChipCost) -> bytes:
     """Per layer, energy per inference stacked by component (pJ), and latency per inference (ns)."""
     names = [layer.name for layer in cost.layers]
-    fig, (ax_e, ax_t) = plt.subplots(1, 2, figsize=(_WIDTH_IN, 3.6), layout="constrained")
+    fig = Figure(figsize=(_WIDTH_IN, 3.6), layout="constrained")
+    ax_e, ax_t = fig.subplots(1, 2)
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
     for component in COMPONENTS:

@@ -8,6 +8,7 @@ import yaml
 
 from calibration._profile import SCHEMES, TECHNOLOGIES
 
+from ._hardware import load_profile, preset_crossbar, resolve_device
 from ._input_error import InputError
 
 
@@ -16,21 +17,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _resolve_device(spec: str):
-    """A device preset by name (``pcm``, ``rram``, ``ideal``) or a device YAML file."""
-    import device_models
-
-    if spec.lower() in device_models.PRESETS:
-        return device_models.PRESETS[spec.lower()]
-    if not Path(spec).exists():
-        names = ", ".join(device_models.PRESETS)
-        raise InputError(f"{spec}: no such file, and not a device preset (expected one of {names})")
-    try:
-        return device_models.load(spec)
-    except ValueError as error:
-        raise InputError(str(error)) from None
 
 
 def _demo(args) -> None:
@@ -59,22 +45,13 @@ def _presets(args) -> None:
 def _device_show(args) -> None:
     from device_models._serialization import to_dict
 
-    device = _resolve_device(args.device)
+    device = resolve_device(args.device)
     print(yaml.safe_dump({"model": type(device).__name__, **to_dict(device)}, sort_keys=False), end="")
 
 
 def _device_validate(args) -> None:
-    device = _resolve_device(args.file)
+    device = resolve_device(args.file)
     print(f"{args.file}: valid {type(device).__name__} model")
-
-
-def _load_profile(path: str):
-    import calibration
-
-    try:
-        return calibration.load(path)
-    except ValueError as error:
-        raise InputError(str(error)) from None
 
 
 def _output_file(path: str) -> str:
@@ -111,7 +88,7 @@ def _profile_synth(args) -> None:
 
 
 def _profile_validate(args) -> None:
-    profile = _load_profile(args.file)
+    profile = load_profile(args.file)
     g = profile.geometry
     print(
         f"{args.file}: valid profile of chip {profile.chip_id} ({profile.technology}, {g.tiles} tiles of "
@@ -122,7 +99,7 @@ def _profile_validate(args) -> None:
 def _profile_show(args) -> None:
     from .profile_summary import summarize_profile
 
-    print(summarize_profile(_load_profile(args.file)))
+    print(summarize_profile(load_profile(args.file)))
 
 
 def _profile_fit(args) -> None:
@@ -146,10 +123,7 @@ def _profile_fit(args) -> None:
 
 
 def _estimate(args) -> None:
-    import dataclasses
-
     from .estimate_command import chip_config, parse_times, preset_config, run_estimate
-    from .presets import PRESETS
 
     if not 0 <= args.seed < 2**32:
         raise InputError(f"--seed: expected an integer in [0, 2**32), got {args.seed}")
@@ -157,15 +131,11 @@ def _estimate(args) -> None:
     if args.chip is not None:
         if args.device is not None:
             raise InputError("--device: not with --chip (the profile gives the chip's devices)")
-        hardware = _load_profile(args.chip)
+        hardware = load_profile(args.chip)
         config = chip_config(args.chip, hardware)
     else:
         preset = args.preset or "aihwkit-pcm"
-        if preset not in PRESETS:
-            raise InputError(f"--preset: {preset!r} is not a preset; expected one of {', '.join(PRESETS)}")
-        hardware = PRESETS[preset]
-        if args.device is not None:
-            hardware = dataclasses.replace(hardware, device=_resolve_device(args.device))
+        hardware = preset_crossbar(preset, args.device)
         config = preset_config(preset, hardware)
     _, table = run_estimate(
         args.model, args.data, hardware, config, times, args.trials, args.seed, args.json, args.plot
@@ -176,10 +146,17 @@ def _estimate(args) -> None:
             print(path)
 
 
+def _sweep(args) -> None:
+    from .sweep_command import run_sweep
+
+    for path in run_sweep(args.spec, args.out, args.scheduler, args.workers):
+        print(path)
+
+
 def _compile(args) -> None:
     from .compile_command import compile_to_folder
 
-    profile = _load_profile(args.chip)
+    profile = load_profile(args.chip)
     for path in compile_to_folder(
         args.model, profile, args.chip, args.out, args.clip_percentile, not args.no_fault_aware
     ):
@@ -229,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--json", default=None, help="write the results as JSON")
     estimate.add_argument("--plot", default=None, help="write a plot of accuracy vs time (PNG)")
     estimate.set_defaults(run=_estimate)
+
+    sweep = commands.add_parser("sweep", help="a parameter sweep from a YAML spec (resumable)")
+    sweep.add_argument("spec", help="the sweep spec (YAML)")
+    sweep.add_argument("--out", required=True, help="results folder (a second run resumes it)")
+    sweep.add_argument(
+        "--scheduler",
+        default="inprocess",
+        help="inprocess (points vectorized here; default), local (a Dask LocalCluster) or tcp://HOST:PORT",
+    )
+    sweep.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local")
+    sweep.set_defaults(run=_sweep)
 
     compile_ = commands.add_parser(
         "compile", help="map a network onto a chip; write mapping.json and reports"

@@ -7,12 +7,10 @@ import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 
 from device_models import PCM, RRAM, AbstractDevice
 from device_models._atomic_write import atomic_write
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
 
 TABLE_TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 d": 86400.0, "1 y": 3.156e7}
 _DEVICES_PER_LEVEL = 4000
@@ -44,7 +42,8 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_times = np.logspace(0, np.log10(10 * 3.156e7), 60)
     times = np.concatenate([plot_times, list(TABLE_TIMES.values())])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2)
     rows = []
     for ax, (name, device), key in zip(
         axes, (("PCM", PCM()), ("RRAM", RRAM())), jax.random.split(jax.random.key(seed)), strict=True
@@ -52,7 +51,7 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
         levels, bands, paths, g = _conductance_bands(device, key, times)
         n = len(plot_times)
         bands, paths, g, times_shown = bands[:, :n], paths[:n], g[n:], times[:n]
-        colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(levels)))
+        colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(levels)))
         for i, (level, color) in enumerate(zip(levels, colors, strict=True)):
             ax.fill_between(times_shown, bands[0, :, i], bands[2, :, i], color=color, alpha=0.25, lw=0)
             ax.plot(times_shown, bands[1, :, i], color=color, lw=2, label=f"target {level:.1f} uS")
@@ -77,6 +76,5 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
     path = out_dir / "conductance_vs_time.png"
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=120)
-    plt.close(fig)
     header = f"{'device':5s} {'target':>7s}   " + "  ".join(f"{label:>15s}" for label in TABLE_TIMES)
     return path, "\n".join([header, *rows])

@@ -116,7 +116,7 @@ def run_estimate(
         if path is not None and not Path(path).parent.is_dir():
             raise InputError(f"{option} {path}: no such folder {Path(path).parent}")
     model = load_onnx(model_path)
-    classes = _output_size(model)
+    classes = output_size(model)
     x, y = load_data(data, model.input_shape, classes)
     estimate = _estimate(model, x, y, hardware, times, trials, seed)
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
@@ -176,7 +176,7 @@ def _estimate(model, x, y, hardware, times, trials, seed) -> AccuracyEstimate:
         raise InputError(f"--chip: {error}") from None
 
 
-def _output_size(model) -> int:
+def output_size(model) -> int:
     import jax
     import jax.numpy as jnp
 

@@ -428,3 +428,103 @@ def test_a_bad_time_from_the_shell_is_one_line_and_exit_2(inputs):
     result = run_cli("estimate", str(inputs.mlp), "--data", str(inputs.data), "--times", "3 fortnights")
     assert result.returncode == 2
     assert "--times: '3 fortnights' is not a time" in one_error_line(result.stderr)
+
+
+# --- seeds and ranges of the data -------------------------------------------------------------------------
+
+
+def _recording_estimator(calls: list):
+    """Records the data and the seed it is given; every chip answers half right."""
+
+    def fake(apply, params, x, y, hardware, times, trials, seed, **options):
+        calls.append(SimpleNamespace(x=x, y=y, seed=seed))
+        return AccuracyEstimate(0.5, tuple(times), np.full((trials, len(times)), 0.5), 0.01)
+
+    return fake
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40])
+def test_a_seed_outside_32_bits_is_one_line_and_exit_2(seed, inputs, tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _recording_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", "digits", "--preset", "ideal", "--seed", str(seed)]
+    assert main([*argv, "--json", str(tmp_path / "e.json")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"--seed: expected an integer in [0, 2**32), got {seed}" in line
+    assert calls == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("seed", [0, 2**32 - 1])
+def test_seeds_at_the_ends_of_32_bits_are_accepted(seed, inputs, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _recording_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", "digits[0:10]", "--preset", "ideal", "--seed", str(seed)]
+    assert main([*argv, "--json", str(tmp_path / "e.json")]) == 0
+    assert [call.seed for call in calls] == [seed]
+    assert json.loads((tmp_path / "e.json").read_text())["config"]["seed"] == seed
+
+
+@pytest.mark.parametrize(
+    "data, rows",
+    [
+        ("digits[0:100]", slice(0, 100)),
+        ("digits[:5]", slice(None, 5)),
+        ("digits[1790:]", slice(1790, None)),
+        ("digits[1700:5000]", slice(1700, 5000)),
+    ],
+)
+def test_a_range_of_the_data_keeps_those_examples(data, rows, inputs, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _recording_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", data, "--preset", "ideal"]
+    assert main([*argv, "--json", str(tmp_path / "e.json")]) == 0
+    x, y = digits()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0].x, x[rows])
+    np.testing.assert_array_equal(calls[0].y, y[rows])
+    config = json.loads((tmp_path / "e.json").read_text())["config"]
+    assert config["data"] == data and config["examples"] == len(x[rows])
+
+
+def test_a_range_of_an_npz_keeps_those_examples(inputs, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _recording_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", f"{inputs.data}[10:20]", "--preset", "ideal"]
+    assert main([*argv, "--json", str(tmp_path / "e.json")]) == 0
+    np.testing.assert_array_equal(calls[0].x, inputs.x[10:20])
+    np.testing.assert_array_equal(calls[0].y, inputs.y[10:20])
+    assert json.loads((tmp_path / "e.json").read_text())["config"]["examples"] == 10
+
+
+@pytest.mark.parametrize("data", ["digits[5000:]", "digits[3:3]", "digits[1797:]", "digits[10:2]"])
+def test_a_range_that_selects_nothing_is_one_line_and_exit_2(data, inputs, tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(estimate_command, "estimate_accuracy", _recording_estimator(calls))
+    argv = ["estimate", str(inputs.mlp), "--data", data, "--preset", "ideal"]
+    assert main([*argv, "--json", str(tmp_path / "e.json")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("crossbar: error: --data: ") and "selects no examples of digits" in line
+    assert calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_times_numbers_do_not_depend_on_the_other_times(inputs, pcm):
+    """Reads and output noise are keyed by the time itself, not by its place in the list."""
+    alone = estimate(
+        inputs,
+        "linear",
+        "aihwkit-pcm",
+        (YEAR,),
+        TRIALS,
+        0,
+        *[np.concatenate([a, a]) for a in (inputs.x, inputs.y)],
+        batch=N,
+    )
+    np.testing.assert_array_equal(alone.accuracies[:, 0], pcm.accuracies[:, 1])
+    np.testing.assert_array_equal(alone.output_errors[:, 0], pcm.output_errors[:, 1])
+
+
+def test_output_errors_measure_the_chips_against_digital(inputs, ideal, pcm):
+    """Ideal chips reproduce the digital outputs up to float32 rounding; PCM chips do not, and drift more."""
+    assert ideal.output_errors.shape == (3, 3) and np.all(ideal.output_errors < 1e-5)
+    assert np.all(pcm.output_errors > 0.01)
+    assert np.mean(pcm.output_errors[:, 1]) > np.mean(pcm.output_errors[:, 0])

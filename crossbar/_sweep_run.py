@@ -1,0 +1,164 @@
+"""Running a sweep's points: in chunks of points that share their compiled structure, each chunk vectorized
+(``jax.vmap`` over points, then over trials), in this process or on Dask workers.
+
+A chunk is the unit of work on every executor: the same chunks, in the same composition, run the same
+compiled programs whichever executor runs them, so the numbers are identical. Point p's trial i uses the key
+``fold_in(fold_in(key(seed), p), i)``, as ``estimate_accuracy`` with seed ``fold_in(key(seed), p)`` would.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import pickle
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from calibration import ChipProfile
+
+from ._crossbar import Crossbar
+from ._estimation import (
+    Model,
+    digital_logits,
+    evaluate,
+    hardware_arrays,
+    model_products,
+    program,
+    read,
+    trial_keys,
+)
+from ._parameter_paths import with_parameter
+from .onnx_model import load_onnx
+
+EXAMPLES_PER_STEP = 2000
+TRIALS_PER_STEP = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepInputs:
+    """What a worker needs, with no file of the client's: the model's bytes, the data, the base hardware
+    (a ``Crossbar`` or a ``ChipProfile``), read times (s), trials per point, the seed, the axes' chains."""
+
+    model_bytes: bytes
+    x: np.ndarray
+    y: np.ndarray
+    hardware: Crossbar | ChipProfile
+    times: tuple[float, ...]
+    trials: int
+    seed: int
+    axes: dict[str, tuple[str, ...]]
+
+
+def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[list[int]]:
+    """Point indices in chunks of at most ``size`` points with one compiled structure, in point order."""
+    groups: dict = {}
+    base = _base_arrays(inputs)
+    for index, point in enumerate(points):
+        structure = jax.tree.structure([c for c, _ in _point_arrays(inputs, base, point)])
+        groups.setdefault(structure, []).append(index)
+    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+
+def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
+    """Rows (one per point, trial and time: the point's index and parameters, trial, t_s, accuracy,
+    output_error) of the points ``{index: {path: value}}``, vectorized."""
+    model, products, base = _loaded(inputs)
+    arrays = [_point_arrays(inputs, base, point) for point in points.values()]
+    crossbars = _stack([[c for c, _ in a] for a in arrays])
+    targets = _stack([[t for _, t in a] for a in arrays])
+    root = jax.random.key(inputs.seed)
+    keys = jnp.stack([trial_keys(jax.random.fold_in(root, index), inputs.trials) for index in points])
+    chunks = [
+        slice(i, min(i + EXAMPLES_PER_STEP, len(inputs.x)))
+        for i in range(0, len(inputs.x), EXAMPLES_PER_STEP)
+    ]
+    digital = digital_logits(model.apply, model.params, inputs.x, chunks)
+    reference = sum(float(jnp.sum(jnp.square(d))) for d in digital)
+
+    shape = (len(points), inputs.trials, len(inputs.times))
+    counts, squared = np.zeros(shape, np.int64), np.zeros(shape)
+    programmed = _program_points(crossbars, targets, keys)
+    for time_index, t in enumerate(inputs.times):
+        reads = _read_points(crossbars, keys, programmed, jnp.float32(t))
+        for chunk_index, chunk in enumerate(chunks):
+            step = (jnp.float32(t), chunk_index, inputs.x[chunk], inputs.y[chunk], digital[chunk_index])
+            right, error = _evaluate_points(model, crossbars, keys, reads, *step)
+            counts[:, :, time_index] += np.asarray(right)
+            squared[:, :, time_index] += np.asarray(error, np.float64)
+    accuracy, output_error = counts / len(inputs.x), np.sqrt(squared / reference)
+    return [
+        {
+            "point": index,
+            **point,
+            "trial": trial,
+            "t_s": t,
+            "accuracy": float(accuracy[p, trial, j]),
+            "output_error": float(output_error[p, trial, j]),
+        }
+        for p, (index, point) in enumerate(points.items())
+        for trial in range(inputs.trials)
+        for j, t in enumerate(inputs.times)
+    ]
+
+
+@jax.jit
+def _program_points(crossbars, targets, keys):
+    return jax.vmap(program)(crossbars, targets, keys)
+
+
+@jax.jit
+def _read_points(crossbars, keys, programmed, t):
+    return jax.vmap(read, in_axes=(0, 0, 0, None))(crossbars, keys, programmed, t)
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _evaluate_points(model, crossbars, keys, reads, t, chunk_index, xb, yb, digital):
+    def one(c, k, r):
+        return evaluate(model, TRIALS_PER_STEP, c, k, r, t, chunk_index, xb, yb, digital)
+
+    return jax.vmap(one)(crossbars, keys, reads)
+
+
+def _stack(trees: list):
+    return jax.tree.map(lambda *leaves: jnp.stack([jnp.asarray(leaf) for leaf in leaves]), *trees)
+
+
+def _point_arrays(inputs: SweepInputs, base: list, point: dict) -> list:
+    """The (Crossbar, Targets) of every matrix with the point's parameters: a preset's targets follow the
+    point's crossbar; a chip's are its compiled mapping's."""
+
+    def configured(crossbar: Crossbar) -> Crossbar:
+        for path, value in point.items():
+            crossbar = with_parameter(crossbar, inputs.axes[path], value)
+        return crossbar
+
+    if isinstance(inputs.hardware, Crossbar):
+        _, products, _ = _loaded(inputs)
+        return hardware_arrays(configured(inputs.hardware), products)
+    return [(configured(crossbar), targets) for crossbar, targets in base]
+
+
+def _base_arrays(inputs: SweepInputs) -> list:
+    return _loaded(inputs)[2]
+
+
+_CACHE: dict = {}
+
+
+def _loaded(inputs: SweepInputs):
+    """The model, its products and the base arrays, loaded once per process and reused by later chunks (so
+    their compiled programs are reused too)."""
+    key = tuple(
+        hashlib.sha256(part).hexdigest() for part in (inputs.model_bytes, pickle.dumps(inputs.hardware))
+    )
+    if key not in _CACHE:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.onnx"
+            path.write_bytes(inputs.model_bytes)
+            model = load_onnx(path)
+        products = model_products(model.apply, model.params, inputs.x[:1])
+        _CACHE[key] = (Model(model.apply, model.params), products, hardware_arrays(inputs.hardware, products))
+    return _CACHE[key]

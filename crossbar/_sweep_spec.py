@@ -1,0 +1,272 @@
+"""A parameter sweep as a YAML file: the model, the data, the base hardware, the axes, trials, seed, metrics.
+
+```
+model: mnist_mlp.onnx          # ONNX, relative to this file
+data: mnist[8000:]             # as crossbar estimate --data
+preset: aihwkit-pcm            # or chip: chip.yaml (a calibration profile); optional device: with a preset
+times: [1s, 1d, 1y]            # read times of every point (or an axis named times)
+trials: 5                      # chips per point
+seed: 0
+metrics: [accuracy, output_error]
+batch: 8                       # points vectorized together
+samples: 16                    # random draws, when an axis is random
+axes:
+  device.prog_noise_scale: [0.5, 1.0, 2.0]              # a grid: the values
+  device.drift_scale: {start: 0.0, stop: 2.0, num: 5}   # a grid: evenly spaced (scale: log for geometric)
+  periphery.output_noise: {uniform: [0.0, 0.1]}         # random: uniform, log_uniform or choice
+```
+
+Points are every combination of the grid axes, each with ``samples`` joint random draws of the random axes.
+Every malformed field is reported as ``FILE: YAML.PATH: expected ...`` before any work starts.
+"""
+
+import dataclasses
+import hashlib
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ._input_error import InputError
+from ._parameter_paths import resolve, with_parameter
+
+METRICS = ("accuracy", "output_error")
+_KEYS = (
+    *("model", "data", "preset", "chip", "device", "times"),
+    *("trials", "seed", "metrics", "batch", "samples", "axes"),
+)
+_RANDOM = ("uniform", "log_uniform", "choice")
+_DEFAULT_TIMES = "1s,1h,1d,1mo,1y"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A checked sweep.
+
+    Attributes:
+        path: the spec file; sha256: of its bytes (results remember which spec made them).
+        model: the ONNX file; data: the data spec (``crossbar estimate --data``).
+        hardware: ``{"preset": NAME, "device": SPEC or None}`` or ``{"chip": PATH}``.
+        times: read times (s); trials: chips per point; seed; metrics; batch: points vectorized together.
+        axes: parameter path -> its chain in the crossbar (``times`` is not an axis here: every point is read
+            at every time).
+        grid_axes: the axes given as grids (the others are random).
+        points: one mapping (path -> value) per point, in order.
+    """
+
+    path: Path
+    sha256: str
+    model: Path
+    data: str
+    hardware: dict
+    times: tuple[float, ...]
+    trials: int
+    seed: int
+    metrics: tuple[str, ...]
+    batch: int
+    axes: dict[str, tuple[str, ...]]
+    grid_axes: tuple[str, ...]
+    points: tuple[dict, ...]
+
+
+def load_spec(path: str | Path, base_of) -> SweepSpec:
+    """Read and check a sweep spec; ``base_of(hardware)`` gives the base crossbar the axes apply to (a
+    preset's, or a chip's first layer's). Raises ``InputError("FILE: YAML.PATH: expected ...")``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror})") from None
+    except (yaml.YAMLError, ValueError, RecursionError):
+        raise InputError(f"{path}: not valid YAML") from None
+
+    def fail(where: str, message: str):
+        raise InputError(f"{path}: {where}: {message}")
+
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping with model, data and axes, got {type(data).__name__}")
+    for key in data:
+        if key not in _KEYS:
+            fail(str(key), f"unknown field; expected one of {', '.join(_KEYS)}")
+    for key in ("model", "data", "axes"):
+        if key not in data:
+            fail(key, "missing (required)")
+    model = _string(data, "model", fail)
+    model_path = (path.parent / model) if not Path(model).is_absolute() else Path(model)
+    if not model_path.is_file():
+        fail("model", f"no such file {model_path}")
+    data_spec = _string(data, "data", fail)
+    if not any(data_spec.startswith(name) for name in ("mnist", "digits")):
+        local = path.parent / data_spec
+        data_spec = str(local) if local.exists() else data_spec
+    hardware = _hardware(data, path, fail)
+    times = _times(data.get("times"), "times", fail)
+    trials = _integer(data, "trials", 5, 1, fail)
+    seed = _integer(data, "seed", 0, 0, fail)
+    if seed >= 2**32:
+        fail("seed", f"expected an integer in [0, 2**32), got {seed}")
+    batch = _integer(data, "batch", 8, 1, fail)
+    metrics = data.get("metrics", ["accuracy"])
+    if not isinstance(metrics, list) or not metrics or any(m not in METRICS for m in metrics):
+        fail("metrics", f"expected a non-empty list of {', '.join(METRICS)}, got {metrics!r}")
+
+    axes = data["axes"]
+    if not isinstance(axes, dict) or not axes:
+        fail("axes", "expected a non-empty mapping of parameter path -> values")
+    if "times" in axes:
+        if "times" in data:
+            fail("axes.times", "times are given twice (also at the top level)")
+        times = _times(axes["times"], "axes.times", fail)
+    axes = {key: value for key, value in axes.items() if key != "times"}
+    if not axes:
+        fail("axes", "expected at least one parameter besides times")
+    base = base_of(hardware)
+    chains, grid, random = {}, {}, {}
+    for name, values in axes.items():
+        where = f"axes.{name}"
+        try:
+            chains[name] = resolve(name, base)
+        except ValueError as error:
+            fail(where, str(error))
+        if "chip" in hardware and chains[name][0] in ("tile_rows", "tile_cols", "mapping"):
+            fail(where, "a chip's tiles and mapping are fixed by its profile; sweep them with a preset")
+        if isinstance(values, dict) and any(k in values for k in _RANDOM):
+            random[name] = _random_axis(values, where, fail)
+        else:
+            grid[name] = _grid_axis(values, where, fail)
+    samples = data.get("samples")
+    if random and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
+        needed = f"random axes {', '.join(random)} need it"
+        fail("samples", f"expected an integer >= 1 ({needed}), got {samples!r}")
+    if not random and samples is not None:
+        fail("samples", "given, but no axis is random (uniform, log_uniform or choice)")
+    draws = _draw(random, samples or 1, seed)
+    points = tuple(
+        {**dict(zip(grid, combination, strict=True)), **draw}
+        for combination in itertools.product(*grid.values())
+        for draw in draws
+    )
+    for index, point in enumerate(points):
+        crossbar = base
+        for name, value in point.items():
+            try:
+                crossbar = with_parameter(crossbar, chains[name], value)
+            except ValueError as error:
+                fail(f"axes.{name}", f"value {value!r} (point {index}): {error}")
+    return SweepSpec(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        model=model_path,
+        data=data_spec,
+        hardware=hardware,
+        times=times,
+        trials=trials,
+        seed=seed,
+        metrics=tuple(metrics),
+        batch=batch,
+        axes=chains,
+        grid_axes=tuple(grid),
+        points=points,
+    )
+
+
+def _string(data: dict, key: str, fail) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value:
+        fail(key, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _integer(data: dict, key: str, default: int, least: int, fail) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        fail(key, f"expected an integer >= {least}, got {value!r}")
+    return value
+
+
+def _hardware(data: dict, path: Path, fail) -> dict:
+    if "preset" in data and "chip" in data:
+        fail("chip", "give either preset or chip, not both")
+    if "chip" in data:
+        if "device" in data:
+            fail("device", "not with chip (the profile gives the chip's devices)")
+        chip = _string(data, "chip", fail)
+        chip_path = (path.parent / chip) if not Path(chip).is_absolute() else Path(chip)
+        return {"chip": str(chip_path)}
+    preset = _string(data, "preset", fail) if "preset" in data else "aihwkit-pcm"
+    device = _string(data, "device", fail) if "device" in data else None
+    if device is not None and (path.parent / device).exists():
+        device = str(path.parent / device)
+    return {"preset": preset, "device": device}
+
+
+def _times(value, where: str, fail) -> tuple[float, ...]:
+    from .estimate_command import parse_times
+
+    if value is None:
+        return parse_times(_DEFAULT_TIMES)
+    if not isinstance(value, list) or not value:
+        fail(where, f"expected a non-empty list of times like [1s, 1d, 1y], got {value!r}")
+    try:
+        return parse_times(",".join(str(v) for v in value))
+    except InputError as error:
+        fail(where, str(error).removeprefix("--times: "))
+
+
+def _grid_axis(values, where: str, fail) -> list:
+    if isinstance(values, list):
+        if not values:
+            fail(where, "empty axis; expected at least one value")
+        return values
+    if not isinstance(values, dict):
+        fail(where, f"expected a list of values, {{start, stop, num}} or a random axis, got {values!r}")
+    unknown = set(values) - {"start", "stop", "num", "scale"}
+    if unknown or not {"start", "stop", "num"} <= set(values):
+        fail(where, f"expected start, stop, num (and optional scale: linear or log), got {sorted(values)}")
+    start, stop, num, scale = values["start"], values["stop"], values["num"], values.get("scale", "linear")
+    for key, number in (("start", start), ("stop", stop)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            fail(f"{where}.{key}", f"expected a number, got {number!r}")
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        fail(f"{where}.num", f"expected an integer >= 1, got {num!r}")
+    if scale not in ("linear", "log"):
+        fail(f"{where}.scale", f"expected linear or log, got {scale!r}")
+    if scale == "log":
+        if start <= 0 or stop <= 0:
+            fail(where, f"a log scale needs start and stop > 0, got {start} and {stop}")
+        return [float(v) for v in np.geomspace(start, stop, num)]
+    return [float(v) for v in np.linspace(start, stop, num)]
+
+
+def _random_axis(values: dict, where: str, fail) -> tuple[str, list]:
+    if len(values) != 1:
+        fail(where, f"expected one of {', '.join(_RANDOM)}, got {sorted(values)}")
+    kind, bounds = next(iter(values.items()))
+    if kind == "choice":
+        if not isinstance(bounds, list) or not bounds:
+            fail(f"{where}.choice", f"expected a non-empty list, got {bounds!r}")
+        return kind, bounds
+    numbers = isinstance(bounds, list) and len(bounds) == 2
+    numbers = numbers and all(not isinstance(b, bool) and isinstance(b, (int, float)) for b in bounds)
+    if not numbers or not bounds[0] < bounds[1] or not all(math.isfinite(b) for b in bounds):
+        fail(f"{where}.{kind}", f"expected [low, high] with low < high, got {bounds!r}")
+    if kind == "log_uniform" and bounds[0] <= 0:
+        fail(f"{where}.{kind}", f"expected low > 0 for a log scale, got {bounds[0]}")
+    return kind, bounds
+
+
+def _draw(random: dict, samples: int, seed: int) -> list[dict]:
+    """``samples`` joint draws of the random axes (numpy's PCG64 seeded by the sweep's seed)."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for name, (kind, bounds) in random.items():
+        if kind == "uniform":
+            columns[name] = [float(v) for v in rng.uniform(bounds[0], bounds[1], samples)]
+        elif kind == "log_uniform":
+            columns[name] = [float(v) for v in np.exp(rng.uniform(*np.log(bounds), samples))]
+        else:
+            columns[name] = [bounds[i] for i in rng.integers(0, len(bounds), samples)]
+    return [{name: column[i] for name, column in columns.items()} for i in range(samples)]

@@ -1,0 +1,148 @@
+"""``crossbar sweep SPEC.yaml --out DIR``: a parameter sweep, in this process (points vectorized) or on a Dask
+cluster; resumable; results as JSON Lines, CSV and plots."""
+
+import itertools
+from pathlib import Path
+
+from tqdm import tqdm
+
+from device_models._atomic_write import atomic_write
+
+from ._crossbar import Crossbar
+from ._hardware import load_profile, preset_crossbar
+from ._input_error import InputError
+from ._sweep_plots import axis_plot, heatmap
+from ._sweep_results import ResultStore, csv_text, summary_rows
+from ._sweep_run import SweepInputs, chunks_of, run_chunk
+from ._sweep_spec import SweepSpec, load_spec
+from .estimate_command import load_data, output_size
+from .onnx_model import load_onnx
+
+
+def run_sweep(
+    spec_path: str | Path,
+    out: str | Path,
+    scheduler: str = "inprocess",
+    workers: int = 2,
+    progress: bool = True,
+) -> list[Path]:
+    """Run every point of the spec not already in ``out``; write the CSVs and plots; return their paths.
+
+    ``scheduler``: ``"inprocess"`` (chunks of points vectorized here), ``"local"`` (a Dask LocalCluster of
+    ``workers`` processes) or a Dask scheduler address ``tcp://HOST:PORT``.
+    """
+    if scheduler not in ("inprocess", "local") and not scheduler.startswith("tcp://"):
+        raise InputError(f"--scheduler: expected inprocess, local or tcp://HOST:PORT, got {scheduler!r}")
+    if workers < 1:
+        raise InputError(f"--workers: expected an integer >= 1, got {workers}")
+    hardware_of = _HardwareCache()
+    spec = load_spec(spec_path, lambda h: hardware_of.base(h))
+    model = load_onnx(spec.model)
+    x, y = load_data(spec.data, model.input_shape, output_size(model))
+    inputs = SweepInputs(
+        spec.model.read_bytes(),
+        x,
+        y,
+        hardware_of(spec.hardware),
+        spec.times,
+        spec.trials,
+        spec.seed,
+        spec.axes,
+    )
+    store = ResultStore(out, spec)
+    done = store.finished()
+    chunks = [[i for i in chunk if i not in done] for chunk in chunks_of(spec.points, inputs, spec.batch)]
+    chunks = [chunk for chunk in chunks if chunk]
+    with tqdm(
+        total=len(spec.points), initial=len(done), unit="point", desc="sweep", disable=not progress
+    ) as bar:
+        for rows in _execute(inputs, spec, chunks, scheduler, workers):
+            store.add(rows)
+            bar.update(len({row["point"] for row in rows}))  # the bar shows time per point and time left
+    return _write_outputs(store, spec, Path(out))
+
+
+def _execute(inputs: SweepInputs, spec: SweepSpec, chunks: list[list[int]], scheduler: str, workers: int):
+    """Each chunk's rows as it finishes."""
+    points = [{index: spec.points[index] for index in chunk} for chunk in chunks]
+    if scheduler == "inprocess":
+        for chunk in points:
+            yield run_chunk(inputs, chunk)
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+    except OSError as error:
+        raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
+    try:
+        shared = client.scatter(inputs, broadcast=True)
+        futures = [client.submit(run_chunk, shared, chunk, pure=False) for chunk in points]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _write_outputs(store: ResultStore, spec: SweepSpec, folder: Path) -> list[Path]:
+    """results.csv (every row), summary.csv (per point and time), a plot per axis and a heatmap per pair of
+    grid axes; each written atomically."""
+    axes = list(spec.axes)
+    rows = sorted(store.rows, key=lambda r: (r["point"], r["trial"], r["t_s"]))
+    columns = ["point", *axes, "trial", "t_s", *spec.metrics]
+    summary = summary_rows(rows, axes, spec.metrics)
+    files = {
+        "results.csv": csv_text([{c: row[c] for c in columns} for row in rows]),
+        "summary.csv": csv_text(summary),
+    }
+    for axis in axes:
+        files[f"plot_{_safe(axis)}.png"] = axis_plot(summary, axis, spec.metrics)
+    varied = [a for a in spec.grid_axes if len({r[a] for r in summary}) > 1]
+    for first, second in itertools.combinations(varied, 2):
+        for metric in spec.metrics:
+            files[f"heatmap_{metric}_{_safe(first)}_x_{_safe(second)}.png"] = heatmap(
+                summary, first, second, metric
+            )
+    written = [store.results]
+    for name, content in files.items():
+        with atomic_write(folder / name, "wb" if isinstance(content, bytes) else "w") as handle:
+            handle.write(content)
+        written.append(folder / name)
+    return written
+
+
+def _safe(path: str) -> str:
+    return path.replace(".", "-")
+
+
+class _HardwareCache:
+    """The spec's hardware, resolved once: a preset's crossbar, or a chip's profile (with, as the base the
+    axes apply to, a crossbar of the chip's periphery)."""
+
+    def __init__(self):
+        self._resolved = {}
+
+    def __call__(self, hardware: dict) -> Crossbar:
+        key = tuple(sorted(hardware.items()))
+        if key not in self._resolved:
+            if "chip" in hardware:
+                self._resolved[key] = load_profile(hardware["chip"])
+            else:
+                self._resolved[key] = preset_crossbar(hardware["preset"], hardware["device"], "preset")
+        return self._resolved[key]
+
+    def base(self, hardware: dict) -> Crossbar:
+        resolved = self(hardware)
+        if isinstance(resolved, Crossbar):
+            return resolved
+        from ._chip_arrays import chip_periphery
+
+        device = resolved.tile_device(0)
+        return Crossbar(device=device, periphery=chip_periphery(resolved), drift_compensation="global")
