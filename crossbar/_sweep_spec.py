@@ -16,7 +16,8 @@ axes:
   periphery.output_noise: {uniform: [0.0, 0.1]}         # random: uniform, log_uniform or choice
 ```
 
-Points are every combination of the grid axes, each with ``samples`` joint random draws of the random axes.
+Points are every combination of the grid axes, each with the same ``samples`` joint random draws of the random
+axes (drawn once from the seed: every grid combination sees the same random values).
 Every malformed field is reported as ``FILE: YAML.PATH: expected ...`` before any work starts.
 """
 
@@ -123,7 +124,10 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     axes = {key: value for key, value in axes.items() if key != "times"}
     if not axes:
         fail("axes", "expected at least one parameter besides times")
-    base = base_of(hardware)
+    try:
+        base = base_of(hardware)
+    except InputError as error:  # the message names the field: preset, device or chip
+        raise InputError(f"{path}: {error}") from None
     chains, grid, random = {}, {}, {}
     for name, values in axes.items():
         where = f"axes.{name}"
@@ -238,7 +242,10 @@ def _grid_axis(values, where: str, fail) -> list:
         if start <= 0 or stop <= 0:
             fail(where, f"a log scale needs start and stop > 0, got {start} and {stop}")
         return [float(v) for v in np.geomspace(start, stop, num)]
-    return [float(v) for v in np.linspace(start, stop, num)]
+    values = np.linspace(start, stop, num)
+    if isinstance(start, int) and isinstance(stop, int) and np.all(values == np.round(values)):
+        return [int(v) for v in values]  # an integer field (bits, rows) takes integers
+    return [float(v) for v in values]
 
 
 def _random_axis(values: dict, where: str, fail) -> tuple[str, list]:

@@ -1,15 +1,19 @@
 """``crossbar sweep SPEC.yaml --out DIR``: a parameter sweep, in this process (points vectorized) or on a Dask
 cluster; resumable; results as JSON Lines, CSV and plots."""
 
+import contextlib
+import dataclasses
 import itertools
+import re
 from pathlib import Path
 
 from tqdm import tqdm
 
+from calibration import ChipProfile
 from device_models._atomic_write import atomic_write
 
 from ._crossbar import Crossbar
-from ._hardware import load_profile, preset_crossbar
+from ._hardware import load_profile, preset_crossbar, resolve_device
 from ._input_error import InputError
 from ._sweep_plots import axis_plot, heatmap
 from ._sweep_results import ResultStore, csv_text, summary_rows
@@ -31,14 +35,16 @@ def run_sweep(
     ``scheduler``: ``"inprocess"`` (chunks of points vectorized here), ``"local"`` (a Dask LocalCluster of
     ``workers`` processes) or a Dask scheduler address ``tcp://HOST:PORT``.
     """
-    if scheduler not in ("inprocess", "local") and not scheduler.startswith("tcp://"):
+    if scheduler not in ("inprocess", "local") and not _ADDRESS.fullmatch(scheduler):
         raise InputError(f"--scheduler: expected inprocess, local or tcp://HOST:PORT, got {scheduler!r}")
     if workers < 1:
         raise InputError(f"--workers: expected an integer >= 1, got {workers}")
     hardware_of = _HardwareCache()
     spec = load_spec(spec_path, lambda h: hardware_of.base(h))
-    model = load_onnx(spec.model)
-    x, y = load_data(spec.data, model.input_shape, output_size(model))
+    with _named(spec.path, "model"):
+        model = load_onnx(spec.model)
+    with _named(spec.path, "data"):
+        x, y = load_data(spec.data, model.input_shape, output_size(model))
     inputs = SweepInputs(
         spec.model.read_bytes(),
         x,
@@ -49,42 +55,71 @@ def run_sweep(
         spec.seed,
         spec.axes,
     )
-    store = ResultStore(out, spec)
-    done = store.finished()
-    chunks = [[i for i in chunk if i not in done] for chunk in chunks_of(spec.points, inputs, spec.batch)]
-    chunks = [chunk for chunk in chunks if chunk]
-    with tqdm(
-        total=len(spec.points), initial=len(done), unit="point", desc="sweep", disable=not progress
-    ) as bar:
-        for rows in _execute(inputs, spec, chunks, scheduler, workers):
-            store.add(rows)
-            bar.update(len({row["point"] for row in rows}))  # the bar shows time per point and time left
+    with _executor(scheduler, workers) as execute:
+        store = ResultStore(out, spec)
+        done = store.finished()
+        chunks = [[i for i in chunk if i not in done] for chunk in chunks_of(spec.points, inputs, spec.batch)]
+        points = [{index: spec.points[index] for index in chunk} for chunk in chunks if chunk]
+        with tqdm(
+            total=len(spec.points), initial=len(done), unit="point", desc="sweep", disable=not progress
+        ) as bar:
+            for rows in execute(inputs, points):
+                store.add(rows)
+                bar.update(len({row["point"] for row in rows}))  # the bar shows time per point and time left
     return _write_outputs(store, spec, Path(out))
 
 
-def _execute(inputs: SweepInputs, spec: SweepSpec, chunks: list[list[int]], scheduler: str, workers: int):
-    """Each chunk's rows as it finishes."""
-    points = [{index: spec.points[index] for index in chunk} for chunk in chunks]
+_ADDRESS = re.compile(r"tcp://[^\s:/]+:\d{1,5}")
+
+
+@contextlib.contextmanager
+def _field(field: str):
+    """Bad input found in what a spec's field names is reported at that field."""
+    try:
+        yield
+    except InputError as error:
+        raise InputError(f"{field}: {str(error).removeprefix('--data: ')}") from None
+
+
+@contextlib.contextmanager
+def _named(spec: Path, field: str):
+    """As ``_field``, after the spec's file name."""
+    try:
+        with _field(field):
+            yield
+    except InputError as error:
+        raise InputError(f"{spec}: {error}") from None
+
+
+@contextlib.contextmanager
+def _executor(scheduler: str, workers: int):
+    """``execute(inputs, chunks)``, yielding each chunk's rows as it finishes: here, one chunk after another,
+    or on Dask workers (connected before any result is touched)."""
     if scheduler == "inprocess":
-        for chunk in points:
-            yield run_chunk(inputs, chunk)
+        yield lambda inputs, chunks: (run_chunk(inputs, chunk) for chunk in chunks)
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
     try:
+        if scheduler == "local":
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster if cluster is not None else scheduler, timeout="30s")
-    except OSError as error:
+    except (OSError, ValueError) as error:
+        if cluster is not None:
+            cluster.close()
         raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
-    try:
+
+    def execute(inputs: SweepInputs, chunks: list[dict]):
         shared = client.scatter(inputs, broadcast=True)
-        futures = [client.submit(run_chunk, shared, chunk, pure=False) for chunk in points]
+        futures = [client.submit(run_chunk, shared, chunk, pure=False) for chunk in chunks]
         for future in as_completed(futures):
             yield future.result()
+
+    try:
+        yield execute
     finally:
         client.close()
         if cluster is not None:
@@ -129,13 +164,19 @@ class _HardwareCache:
     def __init__(self):
         self._resolved = {}
 
-    def __call__(self, hardware: dict) -> Crossbar:
+    def __call__(self, hardware: dict) -> Crossbar | ChipProfile:
+        """The resolved hardware; ``InputError("FIELD: ...")`` names the spec's field that is bad."""
         key = tuple(sorted(hardware.items()))
         if key not in self._resolved:
             if "chip" in hardware:
-                self._resolved[key] = load_profile(hardware["chip"])
+                with _field("chip"):
+                    self._resolved[key] = load_profile(hardware["chip"])
             else:
-                self._resolved[key] = preset_crossbar(hardware["preset"], hardware["device"], "preset")
+                crossbar = preset_crossbar(hardware["preset"], None, "preset")
+                if hardware["device"] is not None:
+                    with _field("device"):
+                        crossbar = dataclasses.replace(crossbar, device=resolve_device(hardware["device"]))
+                self._resolved[key] = crossbar
         return self._resolved[key]
 
     def base(self, hardware: dict) -> Crossbar:

@@ -239,6 +239,34 @@ def test_row_gains_scale_the_rows_of_the_read_weights():
     assert close_to(expected, crossbar.matmul(key, plain, x)) > 0.01
 
 
+@pytest.mark.parametrize("wires", [{}, {"r_row": 0.5, "r_col": 0.5}], ids=["ideal-wires", "ir-drop"])
+def test_row_gains_scale_the_row_voltages_of_a_nonlinear_response(wires):
+    """With amplitude encoding and a bending I-V, a row's DAC gain scales that row's voltage: the tile with
+    gains G answers inputs x as the same tile without gains answers G x (inputs kept within [-1, 1])."""
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(8, 5)).astype(np.float32)
+    gain = 1.0 + 0.2 * rng.normal(size=8)
+    periphery = Periphery(
+        dac=DAC(bits=None, encoding="amplitude", v_read=0.3),
+        adc=ADC(bits=None, bound=1e30),
+        output_noise=0.0,
+        noise_management="none",
+        bound_management="none",
+    )
+    crossbar = Crossbar(device=Ideal(iv_b=3.0), periphery=periphery, tile_rows=8, tile_cols=5, **wires)
+    key = jax.random.key(0)
+    targets = crossbar.targets(w)
+    row_gain = jnp.asarray(gain.reshape(1, 1, 8, 1), jnp.float32)
+    gained = crossbar.read(
+        key, crossbar.program_targets(key, dataclasses.replace(targets, row_gain=row_gain)), 1.0
+    )
+    plain = crossbar.read(key, crossbar.program_targets(key, targets), 1.0)
+    x = (rng.uniform(-0.7, 0.7, size=(4, 8)) / gain.max()).astype(np.float32)
+    expected = crossbar.matmul(key, plain, (x * gain).astype(np.float32))
+    assert close_to(np.asarray(expected, np.float64), crossbar.matmul(key, gained, x)) <= FLOAT32_REL
+    assert close_to(np.asarray(expected, np.float64), crossbar.matmul(key, plain, x)) > 0.01
+
+
 # --- the estimator on a chip profile ------------------------------------------------------------------------
 
 
