@@ -23,6 +23,8 @@ def axis_plot(summary: list[dict], axis: str, metrics: tuple[str, ...]) -> bytes
             ax.plot(positions, means, "o-", label=_time_label(t))
         if not numeric:
             ax.set_xticks(positions, [str(v) for v in values])
+        elif all(isinstance(v, int) for v in values):
+            ax.set_xticks(positions)  # integer settings (bits, rows): no ticks between them
         ax.set_xlabel(axis)
         ax.set_ylabel(_LABELS[metric])
         ax.grid(alpha=0.3)

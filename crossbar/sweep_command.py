@@ -69,6 +69,21 @@ def run_sweep(
     return _write_outputs(store, spec, Path(out))
 
 
+def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
+    """The checked spec, and what its chunks need: the model's bytes, the data and the base hardware."""
+    hardware_of = _HardwareCache()
+    spec = load_spec(spec_path, hardware_of.base)
+    with _named(spec.path, "model"):
+        model = load_onnx(spec.model)
+    with _named(spec.path, "data"):
+        x, y = load_data(spec.data, model.input_shape, output_size(model))
+    hardware = hardware_of(spec.hardware)
+    inputs = SweepInputs(
+        spec.model.read_bytes(), x, y, hardware, spec.times, spec.trials, spec.seed, spec.axes
+    )
+    return spec, inputs
+
+
 _ADDRESS = re.compile(r"tcp://[^\s:/]+:\d{1,5}")
 
 

@@ -41,13 +41,7 @@ from device_models import Ideal
 from device_models._serialization import to_dict
 
 SCHEMES = ("differential", "reference_column")
-IDEAL_PERIPHERY = Periphery(
-    dac=DAC(bits=None),
-    adc=ADC(bits=None, bound=1e30),
-    output_noise=0.0,
-    noise_management="abs_max",
-    bound_management="none",
-)
+IDEAL_PERIPHERY = PRESETS["ideal"].periphery  # ideal converters, no output noise
 DAY = 86400.0
 N = 597  # test images
 FLOAT32_REL = 2e-6  # float32 rounding of sums of ~100 products, relative to the largest output

@@ -78,7 +78,13 @@ def test_missing_device_file_exits_2(capsys, tmp_path):
 def test_demo_writes_the_figures_the_estimates_the_mapping_and_prints_where(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    top = ["accuracy.json", "accuracy.md", "accuracy_vs_time.png", "conductance_vs_time.png", "mnist_mlp.onnx"]
+    top = [
+        "accuracy.json",
+        "accuracy.md",
+        "accuracy_vs_time.png",
+        "conductance_vs_time.png",
+        "mnist_mlp.onnx",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*top, "mapping"])
     for name in top:
         assert str(tmp_path / name) in out

@@ -27,10 +27,9 @@ from sklearn.neural_network import MLPClassifier
 import crossbar._estimation as estimation
 import crossbar.sweep_command as sweep_command
 from crossbar._parameter_paths import with_parameter
-from crossbar._sweep_run import SweepInputs, chunks_of, run_chunk
+from crossbar._sweep_run import chunks_of, run_chunk
 from crossbar._sweep_spec import load_spec
 from crossbar.cli import main
-from crossbar.estimate_command import load_data, output_size
 from crossbar.onnx_model import load_onnx
 from crossbar.presets import PRESETS
 from crossbar.training import mlp_onnx_bytes
@@ -108,25 +107,6 @@ def write_spec(folder: Path, model, /, name: str = "spec.yaml", **fields) -> Pat
     path = folder / name
     path.write_text(yaml.safe_dump(spec_fields(model, **fields), sort_keys=False))
     return path
-
-
-def sweep_inputs(spec_path: Path):
-    """The spec and its ``SweepInputs``, as ``run_sweep`` builds them."""
-    hardware_of = sweep_command._HardwareCache()
-    spec = load_spec(spec_path, hardware_of.base)
-    loaded = load_onnx(spec.model)
-    x, y = load_data(spec.data, loaded.input_shape, output_size(loaded))
-    inputs = SweepInputs(
-        spec.model.read_bytes(),
-        x,
-        y,
-        hardware_of(spec.hardware),
-        spec.times,
-        spec.trials,
-        spec.seed,
-        spec.axes,
-    )
-    return spec, inputs
 
 
 class CountingRunChunk:
@@ -272,7 +252,7 @@ def test_ideal_chips_reproduce_the_digital_accuracy_at_every_point(model, tmp_pa
     spec = write_spec(tmp_path, model, preset="ideal", axes={"device.g_max": [10.0, 25.0]})
     code, _, stderr = sweep(spec, tmp_path / "out")
     assert code == 0, stderr
-    _, inputs = sweep_inputs(spec)
+    _, inputs = sweep_command.sweep_inputs(spec)
     logits = np.asarray(model.loaded.apply(model.loaded.params, inputs.x))
     digital = np.mean(np.argmax(logits, axis=-1) == inputs.y)
     rows = read_rows(tmp_path / "out")
@@ -285,7 +265,7 @@ def test_ideal_chips_reproduce_the_digital_accuracy_at_every_point(model, tmp_pa
 @pytest.fixture(scope="module")
 def alone(grid):
     """Point 3 of the grid (noise 2, 9 bits; it shared a chunk with point 1) in a chunk of its own."""
-    spec, inputs = sweep_inputs(grid.spec)
+    spec, inputs = sweep_command.sweep_inputs(grid.spec)
     return run_chunk(inputs, {3: spec.points[3]})
 
 
@@ -310,7 +290,7 @@ def test_a_point_alone_reads_as_in_a_chunk_of_several(grid, alone):
 def test_a_point_reads_as_estimate_accuracy_with_the_points_trial_keys(model, grid, alone, monkeypatch):
     """``estimate_accuracy`` on the preset with the point's parameters, its trial keys those of the sweep's
     point 3 (``fold_in(key(seed), 3)``: the estimator takes an int seed, so its key function is replaced)."""
-    spec, inputs = sweep_inputs(grid.spec)
+    spec, inputs = sweep_command.sweep_inputs(grid.spec)
     hardware = inputs.hardware
     for path, value in spec.points[3].items():
         hardware = with_parameter(hardware, spec.axes[path], value)
@@ -344,7 +324,7 @@ def test_a_point_reads_as_estimate_accuracy_with_the_points_trial_keys(model, gr
 
 
 def points_of(model, folder: Path, batch: int, axes: dict) -> list[dict]:
-    spec, inputs = sweep_inputs(write_spec(folder, model, batch=batch, axes=axes))
+    spec, inputs = sweep_command.sweep_inputs(write_spec(folder, model, batch=batch, axes=axes))
     return chunks_of(spec.points, inputs, spec.batch)
 
 
