@@ -119,7 +119,7 @@ def _executor(scheduler: str, workers: int):
     try:
         if scheduler == "local":
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
             )
         client = Client(cluster if cluster is not None else scheduler, timeout="30s")
     except (OSError, ValueError) as error:
