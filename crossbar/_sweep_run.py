@@ -51,11 +51,18 @@ class SweepInputs:
     seed: int
     axes: dict[str, tuple[str, ...]]
 
+    @functools.cached_property
+    def identity(self) -> tuple[str, str]:
+        """SHA-256 of the model's bytes and of the pickled hardware: what a process's loaded state is for."""
+        return tuple(
+            hashlib.sha256(part).hexdigest() for part in (self.model_bytes, pickle.dumps(self.hardware))
+        )
+
 
 def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[list[int]]:
     """Point indices in chunks of at most ``size`` points with one compiled structure, in point order."""
     groups: dict = {}
-    base = _base_arrays(inputs)
+    base = _loaded(inputs)[2]
     for index, point in enumerate(points):
         structure = jax.tree.structure([c for c, _ in _point_arrays(inputs, base, point)])
         groups.setdefault(structure, []).append(index)
@@ -141,19 +148,13 @@ def _point_arrays(inputs: SweepInputs, base: list, point: dict) -> list:
     return [(configured(crossbar), targets) for crossbar, targets in base]
 
 
-def _base_arrays(inputs: SweepInputs) -> list:
-    return _loaded(inputs)[2]
-
-
 _CACHE: dict = {}
 
 
 def _loaded(inputs: SweepInputs):
     """The model, its products and the base arrays, loaded once per process and reused by later chunks (so
     their compiled programs are reused too)."""
-    key = tuple(
-        hashlib.sha256(part).hexdigest() for part in (inputs.model_bytes, pickle.dumps(inputs.hardware))
-    )
+    key = inputs.identity
     if key not in _CACHE:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.onnx"
