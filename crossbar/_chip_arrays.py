@@ -21,6 +21,10 @@ from ._periphery import Periphery
 from ._weight_mapping import WeightMapping
 
 
+class ChipNotEmulated(ValueError):
+    """A valid profile that the estimator cannot emulate (the message says what to change)."""
+
+
 def chip_periphery(profile: ChipProfile) -> Periphery:
     """The periphery of a chip: its converters' resolutions and read voltage, with aihwkit's defaults for
     output noise, ADC range, noise and bound management (models.md section 5)."""
@@ -85,9 +89,14 @@ def _per_tile_device(profile: ChipProfile, tiles: list[int], grid: tuple[int, in
     devices = [profile.tile_device(t) for t in tiles]
     structures = {jax.tree.structure(d) for d in devices}
     if len(structures) > 1:
-        raise ValueError(
+        raise ChipNotEmulated(
             f"chip {profile.chip_id}: the tiles of one layer must share the device model's structural "
             f"settings (e.g. levels, faults); tiles {sorted(set(tiles))} differ"
+        )
+    if devices[0].time_semantics != "snapshot":
+        raise ChipNotEmulated(
+            f"chip {profile.chip_id}: device time_semantics {devices[0].time_semantics!r} is not emulated on "
+            "chips (per-tile parameters); use snapshot"
         )
 
     def stack(*leaves):

@@ -95,8 +95,8 @@ def estimate_accuracy(
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
         batch: examples per evaluation step (each step draws its own output noise, so the numbers depend on
             it; the seed makes them reproducible for a given batch).
-        trial_batch: trials evaluated together under ``jax.vmap`` (the rest in sequence under ``lax.map``;
-            the results do not depend on it).
+        trial_batch: trials evaluated together under ``jax.vmap`` (the rest in sequence under ``lax.map``);
+            it changes the floating-point summation order only: output errors in their seventh digit.
         progress: show a progress bar.
     """
     products = model_products(apply, params, x[:1])
@@ -109,7 +109,9 @@ def estimate_accuracy(
     start = time.perf_counter()
     counts = np.zeros((trials, len(times)), np.int64)
     squared_errors = np.zeros((trials, len(times)))
-    with tqdm(total=len(times) * len(chunks), desc="chips x times", disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=len(times) * len(chunks), desc="times x batches", disable=not progress, leave=False
+    ) as bar:
         programmed = program(crossbars, targets, keys)
         for index, t in enumerate(times):
             reads = read(crossbars, keys, programmed, jnp.float32(t))

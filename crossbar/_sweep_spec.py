@@ -32,6 +32,7 @@ import yaml
 
 from ._input_error import InputError
 from ._parameter_paths import resolve, with_parameter
+from .estimate_command import DATA_RANGE
 
 METRICS = ("accuracy", "output_error")
 _KEYS = (
@@ -100,9 +101,9 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     if not model_path.is_file():
         fail("model", f"no such file {model_path}")
     data_spec = _string(data, "data", fail)
-    if not any(data_spec.startswith(name) for name in ("mnist", "digits")):
-        local = path.parent / data_spec
-        data_spec = str(local) if local.exists() else data_spec
+    name, rows = _split_range(data_spec)
+    if name not in ("mnist", "digits") and (path.parent / name).exists():
+        data_spec = str(path.parent / name) + rows  # a file beside the spec
     hardware = _hardware(data, path, fail)
     times = _times(data.get("times"), "times", fail)
     trials = _integer(data, "trials", 5, 1, fail)
@@ -135,8 +136,11 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
             chains[name] = resolve(name, base)
         except ValueError as error:
             fail(where, str(error))
-        if "chip" in hardware and chains[name][0] in ("tile_rows", "tile_cols", "mapping"):
-            fail(where, "a chip's tiles and mapping are fixed by its profile; sweep them with a preset")
+        fixed = chains[name][0] in ("tile_rows", "tile_cols", "mapping", "r_row", "r_col")
+        if "chip" in hardware and (fixed or chains[name] in (("device", "g_min"), ("device", "g_max"))):
+            fail(
+                where, "a chip's tiles, windows, wires and mapping are its profile's; sweep them on a preset"
+            )
         if isinstance(values, dict) and any(k in values for k in _RANDOM):
             random[name] = _random_axis(values, where, fail)
         else:
@@ -175,6 +179,12 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
         grid_axes=tuple(grid),
         points=points,
     )
+
+
+def _split_range(data_spec: str) -> tuple[str, str]:
+    """``name[START:STOP]`` -> (name, "[START:STOP]"); no range -> (name, "")."""
+    match = DATA_RANGE.match(data_spec)
+    return (match.group(1), f"[{match.group(2)}]") if match else (data_spec, "")
 
 
 def _string(data: dict, key: str, fail) -> str:

@@ -14,7 +14,7 @@ from device_models._atomic_write import atomic_write
 from device_models._serialization import to_dict
 
 from ._accuracy_plot import accuracy_plot
-from ._chip_arrays import chip_periphery
+from ._chip_arrays import ChipNotEmulated, chip_periphery
 from ._crossbar import Crossbar
 from ._estimation import AccuracyEstimate, estimate_accuracy
 from ._input_error import InputError
@@ -23,13 +23,13 @@ from .onnx_model import load_onnx
 
 _UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2629800.0, "y": 31557600.0}
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-_RANGE = re.compile(r"^(.+)\[(\d*:\d*)\]$")
+DATA_RANGE = re.compile(r"^(.+)\[(\d*:\d*)\]$")
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*([a-z]*)\s*$")
 
 
 def parse_times(text: str) -> tuple[float, ...]:
     """Seconds for a list like ``1s,1h,1d,1mo,1y`` or ``3600,86400`` (units s, min, h, d, w, mo = 1/12 y,
-    y = 365.25 d)."""
+    y = 365.25 d); each time once, within float32's range (the emulator computes in float32)."""
     times = []
     for part in text.split(","):
         match = _TIME.match(part)
@@ -38,7 +38,16 @@ def parse_times(text: str) -> tuple[float, ...]:
                 f"--times: {part.strip()!r} is not a time; expected a number of seconds or a number with a "
                 f"unit ({', '.join(_UNITS)}), e.g. 1s,1h,1d,1mo,1y"
             )
-        times.append(float(match.group(1)) * _UNITS.get(match.group(2) or "s"))
+        seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "s")
+        if seconds > _FLOAT32_MAX:
+            raise InputError(
+                f"--times: {part.strip()!r} is {seconds:g} s; expected at most {_FLOAT32_MAX:.3g} s"
+            )
+        if seconds in times:
+            raise InputError(
+                f"--times: {part.strip()!r} is {seconds:g} s, given before; expected each time once"
+            )
+        times.append(seconds)
     return tuple(times)
 
 
@@ -46,7 +55,7 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
     """Examples (N, *input_shape) float32 and labels (N,) from an ``.npz`` with ``x`` and ``y``, or a built-in
     name: ``mnist`` (the 10,000 MNIST test images) or ``digits`` (scikit-learn's 1,797 8 x 8 digits).
     A suffix ``[START:STOP]`` keeps those examples, e.g. ``mnist[8000:]``."""
-    range_match = _RANGE.match(spec)
+    range_match = DATA_RANGE.match(spec)
     spec, rows = (range_match.group(1), range_match.group(2)) if range_match else (spec, None)
     if spec == "mnist":
         from .datasets import load_mnist
@@ -169,10 +178,10 @@ def estimate_document(estimate: AccuracyEstimate, config: dict) -> dict:
 
 
 def _estimate(model, x, y, hardware, times, trials, seed) -> AccuracyEstimate:
-    """The estimate; a network that does not fit the chip is bad input."""
+    """The estimate; a chip that does not hold the network, or that cannot be emulated, is bad input."""
     try:
         return estimate_accuracy(model.apply, model.params, x, y, hardware, times, trials, seed)
-    except NetworkDoesNotFit as error:
+    except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"--chip: {error}") from None
 
 

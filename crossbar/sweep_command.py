@@ -12,9 +12,11 @@ from tqdm import tqdm
 from calibration import ChipProfile
 from device_models._atomic_write import atomic_write
 
+from ._chip_arrays import ChipNotEmulated
 from ._crossbar import Crossbar
 from ._hardware import load_profile, preset_crossbar, resolve_device
 from ._input_error import InputError
+from ._mapper import NetworkDoesNotFit
 from ._sweep_plots import axis_plot, heatmap
 from ._sweep_results import ResultStore, csv_text, summary_rows
 from ._sweep_run import SweepInputs, chunks_of, run_chunk
@@ -55,11 +57,15 @@ def run_sweep(
         spec.seed,
         spec.axes,
     )
+    try:  # compiles the network onto a chip: it must fit before any file is written
+        chunks = chunks_of(spec.points, inputs, spec.batch)
+    except (NetworkDoesNotFit, ChipNotEmulated) as error:
+        raise InputError(f"{spec.path}: chip: {error}") from None
     with _executor(scheduler, workers) as execute:
         store = ResultStore(out, spec)
         done = store.finished()
-        chunks = [[i for i in chunk if i not in done] for chunk in chunks_of(spec.points, inputs, spec.batch)]
-        points = [{index: spec.points[index] for index in chunk} for chunk in chunks if chunk]
+        points = [{i: spec.points[i] for i in chunk if i not in done} for chunk in chunks]
+        points = [chunk for chunk in points if chunk]
         with tqdm(
             total=len(spec.points), initial=len(done), unit="point", desc="sweep", disable=not progress
         ) as bar:

@@ -441,3 +441,22 @@ def test_a_missing_chip_profile_is_one_line_and_exit_2(model, tmp_path, capsys):
     argv = ["estimate", str(model.path), "--data", "digits", "--chip", str(tmp_path / "none.yaml")]
     assert main(argv) == 2
     assert "none.yaml" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_chip_with_trajectory_semantics_is_one_line_and_exit_2(model, profiles, tmp_path, capsys):
+    """Per-tile device parameters are arrays; the trajectory semantics' Brownian tree takes scalars."""
+    profile = calibration.load(profiles.chip)
+    trajectory = dataclasses.replace(profile, device={**profile.device, "time_semantics": "trajectory"})
+    calibration.save(trajectory, tmp_path / "trajectory.yaml")
+    argv = [
+        "estimate",
+        str(model.path),
+        "--data",
+        "digits[0:50]",
+        "--chip",
+        str(tmp_path / "trajectory.yaml"),
+    ]
+    assert main([*argv, "--trials", "1", "--times", "1s", "--json", str(tmp_path / "e.json")]) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert "time_semantics 'trajectory' is not emulated on chips" in message
+    assert not (tmp_path / "e.json").exists()

@@ -143,6 +143,21 @@ def test_parse_times_refuses_what_is_not_a_time(text):
     assert message.startswith("--times: ") and "is not a time" in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1h,3600", "'3600' is 3600 s, given before; expected each time once"),
+        ("1s,1y,1 y", "'1 y' is 3.15576e+07 s, given before"),
+        ("1e39", "'1e39' is 1e+39 s; expected at most 3.4e+38 s"),
+        ("1e37y", "'1e37y' is 3.15576e+44 s; expected at most"),
+    ],
+)
+def test_parse_times_refuses_repeated_times_and_times_beyond_float32(text, message):
+    with pytest.raises(InputError) as error:
+        parse_times(text)
+    assert str(error.value).startswith("--times: ") and message in str(error.value)
+
+
 # --- the estimator ----------------------------------------------------------------------------------------
 
 
@@ -294,7 +309,7 @@ def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_
     for time in ("1 s", "1 h", "1.5 d"):
         assert time in out
     assert str(out_json) in out and str(out_plot) in out
-    assert "chips x times" in err  # the progress bar
+    assert "times x batches" in err  # the progress bar
     assert sorted(p.name for p in tmp_path.iterdir()) == ["estimate.json", "estimate.png"]
 
 

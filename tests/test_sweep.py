@@ -30,6 +30,7 @@ from crossbar._parameter_paths import with_parameter
 from crossbar._sweep_run import chunks_of, run_chunk
 from crossbar._sweep_spec import load_spec
 from crossbar.cli import main
+from crossbar.estimate_command import load_data
 from crossbar.onnx_model import load_onnx
 from crossbar.presets import PRESETS
 from crossbar.training import mlp_onnx_bytes
@@ -500,7 +501,14 @@ BAD_SPECS = [
         "axes.device.drift_scale",
         "log scale needs start and stop > 0",
     ),
-    ({"preset": None, "chip": "CHIP", "axes": {"tile.rows": [32]}}, "axes.tile.rows", "fixed by its profile"),
+    ({"preset": None, "chip": "CHIP", "axes": {"tile.rows": [32]}}, "axes.tile.rows", "are its profile's"),
+    (
+        {"preset": None, "chip": "CHIP", "axes": {"device.g_max": [20.0]}},
+        "axes.device.g_max",
+        "are its profile's",
+    ),
+    ({"preset": None, "chip": "CHIP", "axes": {"wire.r_row": [1.0]}}, "axes.wire.r_row", "are its profile's"),
+    ({"times": ["1h", 3600], "axes": GRID}, "times", "given before; expected each time once"),
     (
         {"axes": {"periphery.output_noise": {"uniform": [0.1, 0.0]}}, "samples": 2},
         "axes.periphery.output_noise.uniform",
@@ -586,3 +594,23 @@ def test_an_evenly_spaced_grid_of_integers_fills_an_integer_field(model, tmp_pat
     spec = load_spec(spec_path, lambda hardware: PRESETS["aihwkit-pcm"])
     assert [p[BITS] for p in spec.points] == [6, 7, 8, 9]
     assert all(type(p[BITS]) is int for p in spec.points)
+
+
+def test_a_network_that_does_not_fit_the_chip_is_one_line_before_any_file(model, tmp_path, capsys):
+    import calibration
+
+    calibration.save(calibration.synthesize("rram", 1, 0, rows=8, cols=8), tmp_path / "tiny.yaml")
+    spec = write_spec(tmp_path, model, preset=None, chip="tiny.yaml", axes=GRID)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert message.startswith(f"crossbar: error: {spec}: chip: the network does not fit"), message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_data_file_beside_the_spec_keeps_its_range(model, tmp_path):
+    x, y = load_data("digits", (64,), 10)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    spec = load_spec(
+        write_spec(tmp_path, model, data="d.npz[0:50]", axes=GRID), lambda h: PRESETS["aihwkit-pcm"]
+    )
+    assert spec.data == f"{tmp_path / 'd.npz'}[0:50]"
