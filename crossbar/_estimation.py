@@ -29,7 +29,7 @@ from device_models._accumulated_noise import time_tag
 from ._chip_arrays import chip_arrays, chip_periphery
 from ._crossbar import Crossbar, Targets
 from ._mapper import compile_network
-from ._matrix_product import MatrixProduct
+from ._matrix_product import MatrixProduct, products_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +99,7 @@ def estimate_accuracy(
             it changes the floating-point summation order only: output errors in their seventh digit.
         progress: show a progress bar.
     """
-    products = model_products(apply, params, x[:1])
+    products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
     crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
     chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
     digital = digital_logits(apply, params, x, chunks)
@@ -225,18 +225,6 @@ def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[Matr
         return product.assemble(outputs)
 
     return on_product
-
-
-def model_products(apply: Callable, params, example: np.ndarray) -> list[MatrixProduct]:
-    """The model's constant-weight products, in the order it computes them."""
-    found: list[MatrixProduct] = []
-
-    def record(product: MatrixProduct) -> jax.Array:
-        found.append(product)
-        return product.digital()
-
-    jax.eval_shape(lambda xb: apply(params, xb, record), jax.ShapeDtypeStruct(example.shape, jnp.float32))
-    return found
 
 
 def digital_logits(apply: Callable, params, x: np.ndarray, chunks: list[slice]) -> list[jax.Array]:

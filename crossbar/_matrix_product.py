@@ -94,3 +94,17 @@ class MatrixProduct:
             dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
             feature_group_count=self.groups,
         )
+
+
+def products_of(apply, params, example) -> list[MatrixProduct]:
+    """The constant-weight products that ``apply(params, x, on_product)`` hands to ``on_product``, in the
+    order it computes them, for inputs like ``example`` (an array or a ``jax.ShapeDtypeStruct``); traced
+    with ``jax.eval_shape``, nothing is computed."""
+    found: list[MatrixProduct] = []
+
+    def record(product: MatrixProduct) -> jax.Array:
+        found.append(product)
+        return product.digital()
+
+    jax.eval_shape(lambda x: apply(params, x, record), example)
+    return found

@@ -25,11 +25,11 @@ from ._estimation import (
     digital_logits,
     evaluate,
     hardware_arrays,
-    model_products,
     program,
     read,
     trial_keys,
 )
+from ._matrix_product import products_of
 from ._parameter_paths import with_parameter
 from .onnx_model import load_onnx
 
@@ -160,6 +160,7 @@ def _loaded(inputs: SweepInputs):
             path = Path(folder) / "model.onnx"
             path.write_bytes(inputs.model_bytes)
             model = load_onnx(path)
-        products = model_products(model.apply, model.params, inputs.x[:1])
+        example = jax.ShapeDtypeStruct(inputs.x[:1].shape, jnp.float32)
+        products = products_of(model.apply, model.params, example)
         _CACHE[key] = (Model(model.apply, model.params), products, hardware_arrays(inputs.hardware, products))
     return _CACHE[key]

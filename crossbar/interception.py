@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal
 
-from ._matrix_product import MatrixProduct
+from ._matrix_product import MatrixProduct, products_of
 from ._network_weights import MatrixLayer
 
 # primitives that call a sub-jaxpr with the equation's inputs, and the parameter holding it
@@ -92,14 +92,7 @@ class InterceptedModel:
         evaluation order, as (IN, OUT) matrices with their matrix-vector products per inference (a dense
         product's positions after the batch axis, a convolution's output positions); a grouped convolution
         gives one matrix per group, named NAME/group{g}."""
-        layers: list[MatrixLayer] = []
-
-        def record(product: MatrixProduct) -> jax.Array:
-            layers.extend(product.layers())
-            return product.digital()
-
-        jax.eval_shape(lambda x: self.apply(params, x, record), example_x)
-        return layers
+        return [layer for product in products_of(self.apply, params, example_x) for layer in product.layers()]
 
     def _trace(self, leaves, params_tree, arrays, inputs, x_tree) -> tuple[ClosedJaxpr, object]:
         """The jaxpr of ``function`` over the array leaves of params, then those of x; cached per structure,

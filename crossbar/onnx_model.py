@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from ._input_error import InputError
-from ._matrix_product import MatrixProduct
+from ._matrix_product import products_of
 from ._network_weights import MatrixLayer
 from ._onnx_operators import OPERATORS
 
@@ -67,15 +67,10 @@ class OnnxModel:
         """The constant-weight matrix products, in graph order, as (IN, OUT) matrices with their number of
         matrix-vector products per inference (a convolution's output positions; a grouped convolution gives
         one matrix per group)."""
-        layers: list[MatrixLayer] = []
-
-        def record(product: MatrixProduct):
-            layers.extend(product.layers())
-            return product.digital()
-
         example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
-        jax.eval_shape(lambda x: self.apply(self.params, x, record), example)
-        return layers
+        return [
+            layer for product in products_of(self.apply, self.params, example) for layer in product.layers()
+        ]
 
 
 def load_onnx(path: str | os.PathLike) -> OnnxModel:
