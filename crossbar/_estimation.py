@@ -31,6 +31,9 @@ from ._crossbar import Crossbar, Targets
 from ._mapper import compile_network
 from ._matrix_product import MatrixProduct, products_of
 
+EXAMPLES_PER_STEP = 2000
+TRIALS_PER_STEP = 2
+
 
 @dataclasses.dataclass(frozen=True)
 class AccuracyEstimate:
@@ -76,8 +79,8 @@ def estimate_accuracy(
     trials: int,
     seed: int,
     *,
-    batch: int = 2000,
-    trial_batch: int = 2,
+    batch: int = EXAMPLES_PER_STEP,
+    trial_batch: int = TRIALS_PER_STEP,
     progress: bool = True,
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
@@ -101,36 +104,27 @@ def estimate_accuracy(
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
     crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
-    chunks = [slice(i, min(i + batch, len(x))) for i in range(0, len(x), batch)]
+    chunks = example_chunks(len(x), batch)
     digital = digital_logits(apply, params, x, chunks)
     keys = trial_keys(jax.random.key(seed), trials)
     model = Model(apply, params)
 
     start = time.perf_counter()
-    counts = np.zeros((trials, len(times)), np.int64)
-    squared_errors = np.zeros((trials, len(times)))
     with tqdm(
         total=len(times) * len(chunks), desc="times x batches", disable=not progress, leave=False
     ) as bar:
-        programmed = program(crossbars, targets, keys)
-        for index, t in enumerate(times):
-            reads = read(crossbars, keys, programmed, jnp.float32(t))
-            for chunk_index, chunk in enumerate(chunks):
-                right, squared = evaluate(
-                    model,
-                    trial_batch,
-                    crossbars,
-                    keys,
-                    reads,
-                    jnp.float32(t),
-                    chunk_index,
-                    x[chunk],
-                    y[chunk],
-                    digital[chunk_index],
-                )
-                counts[:, index] += np.asarray(right)
-                squared_errors[:, index] += np.asarray(squared, np.float64)
-                bar.update()
+        counts, squared_errors = monte_carlo(
+            lambda: program(crossbars, targets, keys),
+            lambda programmed, t: read(crossbars, keys, programmed, t),
+            lambda reads, *step: evaluate(model, trial_batch, crossbars, keys, reads, *step),
+            times,
+            x,
+            y,
+            chunks,
+            digital,
+            (trials,),
+            bar.update,
+        )
     seconds = time.perf_counter() - start
     right_digitally = sum(
         int(jnp.sum(jnp.argmax(d, axis=-1) == y[c])) for d, c in zip(digital, chunks, strict=True)
@@ -139,6 +133,32 @@ def estimate_accuracy(
     return AccuracyEstimate(
         right_digitally / len(x), tuple(float(t) for t in times), counts / len(x), seconds, errors
     )
+
+
+def example_chunks(n: int, batch: int) -> list[slice]:
+    """The examples 0..n-1 in steps of at most ``batch``."""
+    return [slice(i, min(i + batch, n)) for i in range(0, n, batch)]
+
+
+def monte_carlo(program_all, read_all, evaluate_all, times, x, y, chunks, digital, shape, on_step) -> tuple:
+    """Program once, read at every time, pass every step of examples: the correct answers and the squared
+    output errors, each ``shape + (times,)`` (``shape``: trials, or points and trials).
+
+    ``program_all()``, ``read_all(programmed, t)`` and ``evaluate_all(reads, t, step, xb, yb, digital)`` are
+    the compiled stages; ``chunks`` the steps (``example_chunks``) and ``digital`` their digital outputs;
+    ``on_step()`` follows each step.
+    """
+    counts = np.zeros((*shape, len(times)), np.int64)
+    squared = np.zeros((*shape, len(times)))
+    programmed = program_all()
+    for index, t in enumerate(times):
+        reads = read_all(programmed, jnp.float32(t))
+        for step, chunk in enumerate(chunks):
+            right, error = evaluate_all(reads, jnp.float32(t), step, x[chunk], y[chunk], digital[step])
+            counts[..., index] += np.asarray(right)
+            squared[..., index] += np.asarray(error, np.float64)
+            on_step()
+    return counts, squared
 
 
 def trial_keys(key: jax.Array, trials: int) -> jax.Array:

@@ -21,10 +21,14 @@ from calibration import ChipProfile
 
 from ._crossbar import Crossbar
 from ._estimation import (
+    EXAMPLES_PER_STEP,
+    TRIALS_PER_STEP,
     Model,
     digital_logits,
     evaluate,
+    example_chunks,
     hardware_arrays,
+    monte_carlo,
     program,
     read,
     trial_keys,
@@ -32,9 +36,6 @@ from ._estimation import (
 from ._matrix_product import products_of
 from ._parameter_paths import with_parameter
 from .onnx_model import load_onnx
-
-EXAMPLES_PER_STEP = 2000
-TRIALS_PER_STEP = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,23 +79,21 @@ def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
     targets = _stack([[t for _, t in a] for a in arrays])
     root = jax.random.key(inputs.seed)
     keys = jnp.stack([trial_keys(jax.random.fold_in(root, index), inputs.trials) for index in points])
-    chunks = [
-        slice(i, min(i + EXAMPLES_PER_STEP, len(inputs.x)))
-        for i in range(0, len(inputs.x), EXAMPLES_PER_STEP)
-    ]
+    chunks = example_chunks(len(inputs.x), EXAMPLES_PER_STEP)
     digital = digital_logits(model.apply, model.params, inputs.x, chunks)
     reference = sum(float(jnp.sum(jnp.square(d))) for d in digital)
-
-    shape = (len(points), inputs.trials, len(inputs.times))
-    counts, squared = np.zeros(shape, np.int64), np.zeros(shape)
-    programmed = _program_points(crossbars, targets, keys)
-    for time_index, t in enumerate(inputs.times):
-        reads = _read_points(crossbars, keys, programmed, jnp.float32(t))
-        for chunk_index, chunk in enumerate(chunks):
-            step = (jnp.float32(t), chunk_index, inputs.x[chunk], inputs.y[chunk], digital[chunk_index])
-            right, error = _evaluate_points(model, crossbars, keys, reads, *step)
-            counts[:, :, time_index] += np.asarray(right)
-            squared[:, :, time_index] += np.asarray(error, np.float64)
+    counts, squared = monte_carlo(
+        lambda: _program_points(crossbars, targets, keys),
+        lambda programmed, t: _read_points(crossbars, keys, programmed, t),
+        lambda reads, *step: _evaluate_points(model, crossbars, keys, reads, *step),
+        inputs.times,
+        inputs.x,
+        inputs.y,
+        chunks,
+        digital,
+        (len(points), inputs.trials),
+        lambda: None,
+    )
     accuracy, output_error = counts / len(inputs.x), np.sqrt(squared / reference)
     return [
         {
