@@ -1,10 +1,11 @@
-# Two entry points for a fresh machine with Python 3.11: `make demo` and `make test`.
+# Two entry points for a fresh machine with Python 3.11: `make demo` and `make test`; `make check` is the
+# fast tier for development (ruff and the tests not marked slow).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-output
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,13 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/devices.py

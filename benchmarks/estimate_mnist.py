@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from crossbar import PRESETS, estimate_accuracy
 from crossbar.datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
-from crossbar.onnx_model import load_onnx
+from crossbar.networks import load_onnx
 from crossbar.training import mlp_onnx_bytes, train_mlp
 
 TIMES = (1.0, 3600.0, 86400.0, 2629800.0, 31557600.0)

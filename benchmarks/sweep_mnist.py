@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from crossbar.datasets import MNIST_TRAIN, load_mnist
-from crossbar.sweep_command import run_sweep
+from crossbar.sweeps import run_sweep
 from crossbar.training import mlp_onnx_bytes, train_mlp
 
 AXES = {

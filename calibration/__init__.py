@@ -6,6 +6,7 @@ from ._measure import simulate_measurements as simulate_measurements
 from ._measurements import Measurements as Measurements
 from ._measurements import load_measurements as load_measurements
 from ._measurements import save_measurements as save_measurements
+from ._profile import TECHNOLOGIES as TECHNOLOGIES
 from ._profile import ChipProfile as ChipProfile
 from ._profile import Converter as Converter
 from ._profile import Geometry as Geometry
@@ -14,4 +15,5 @@ from ._profile import TileProfile as TileProfile
 from ._serialization import load as load
 from ._serialization import save as save
 from ._serialization import validate as validate
+from ._summary import summarize_profile as summarize_profile
 from ._synthesize import synthesize as synthesize

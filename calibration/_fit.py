@@ -37,7 +37,7 @@ import warnings
 import jax
 import numpy as np
 
-from device_models._faults import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
 
 from ._measure import measure
 from ._measurements import Measurements, signed_conductance

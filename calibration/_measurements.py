@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from device_models._atomic_write import atomic_write
+from emulator_common.atomic_write import atomic_write
+from emulator_common.schemes import SCHEMES
 
-from ._profile import SCHEMES, TECHNOLOGIES, Geometry, nominal_span, technology_device
+from ._profile import TECHNOLOGIES, Geometry, nominal_span, technology_device
 
 _STRINGS = ("chip_id", "technology", "scheme", "date")
 _ARRAYS = ("g_target", "g_measured", "test_inputs", "test_outputs")

@@ -8,13 +8,12 @@ import dataclasses
 
 import numpy as np
 
-from device_models import AbstractDevice
-from device_models._serialization import from_dict
+from device_models import AbstractDevice, from_dict
+from emulator_common.schemes import SCHEMES
 
 MAX_TILES = 2**16
 MAX_TILE_DEVICES = 2**24  # 4096 x 4096: a tile's masks and vectors stay small enough to hold in memory
 TECHNOLOGIES = {"pcm": "PCM", "rram": "RRAM", "ideal": "Ideal"}  # technology -> device model
-SCHEMES = ("differential", "reference_column")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from device_models._atomic_write import atomic_write
-from device_models._faults import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.atomic_write import atomic_write
+from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
 
 from ._profile import (
     TECHNOLOGIES,

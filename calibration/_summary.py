@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from calibration import ChipProfile
-from device_models._faults import STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
+
+from ._profile import ChipProfile
 
 
 def summarize_profile(profile: ChipProfile) -> str:

@@ -1,7 +1,7 @@
 """Random but realistic chips, for experiments before a real chip's profile exists.
 
 What varies, and by how much (a synthetic chip's assumptions, not a measurement; sources where they exist):
-- Stuck cells. RRAM: 9 % stuck at g_min (HRS) and 1 % stuck at g_max (LRS), MNSIM's defaults (models.md
+- Stuck cells. RRAM: 9 % stuck at g_min (HRS) and 1 % stuck at g_max (LRS), MNSIM's defaults (docs/models.md
   section 2). PCM: 1 % and 0.1 %, an assumption. Each tile's rates are scaled by a log-normal factor
   (sigma 0.5) for tile-to-tile variation, and one tile in ten has a dead line (a row or device column stuck at
   g_min: a broken word or bit line).
@@ -18,7 +18,7 @@ import datetime
 
 import numpy as np
 
-from device_models._faults import STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
 
 from ._profile import (
     TECHNOLOGIES,

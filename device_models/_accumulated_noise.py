@@ -16,27 +16,12 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
-from ._random import normal
+from emulator_common.random import normal
 
 TIME_SEMANTICS = ("snapshot", "trajectory")
 TRAJECTORY_HORIZON_S = 1e20
 """Trajectories are exact up to this time (s), about 3e12 years; later reads see the path frozen there."""
 _TREE_TOLERANCE = 2.0**-14
-_TIME_DOMAIN = 0x74696D65  # "time"
-
-
-def time_tag(key: jax.Array, t: jax.Array) -> jax.Array:
-    """A key for snapshot draws at time ``t``: independent for distinct times, repeatable for equal ones.
-
-    All bits of ``t`` count, so with 64-bit floats two times closer than float32 resolves still differ.
-    A domain constant comes first, so that no time (t = 0 included) reproduces a ``split`` or ``fold_in``
-    of the same key made for another purpose.
-    """
-    key = jax.random.fold_in(key, _TIME_DOMAIN)
-    words = jax.lax.bitcast_convert_type(jnp.asarray(t), jnp.uint32).reshape(-1)
-    for i in range(words.shape[0]):
-        key = jax.random.fold_in(key, words[i])
-    return key
 
 
 def accumulated_noise(

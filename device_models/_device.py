@@ -6,19 +6,20 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._accumulated_noise import TIME_SEMANTICS
-from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes, require_fault_codes
-from ._iv import sinh_current
-from ._levels import quantize_to_levels
-from ._random import normal
-from ._state import DeviceState
-from ._validation import (
+from emulator_common.random import normal
+from emulator_common.validation import (
     require_choice,
     require_finite_nonnegative,
     require_integer,
     require_range,
     require_shape,
 )
+
+from ._accumulated_noise import TIME_SEMANTICS
+from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes, require_fault_codes
+from ._iv import sinh_current
+from ._levels import quantize_to_levels
+from ._state import DeviceState
 from ._write_verify import WriteVerify
 
 

@@ -5,10 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._random import uniform
-from ._validation import as_array, require, require_probability
-
-HEALTHY, STUCK_OFF, STUCK_ON = 0, 1, 2
+from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.random import uniform
+from emulator_common.validation import as_array, require, require_probability
 
 
 class StuckAtFaults(eqx.Module):

@@ -3,10 +3,11 @@
 import equinox as eqx
 import jax
 
+from emulator_common.validation import as_array, as_optional_array
+
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
 from ._state import DeviceState
-from ._validation import as_array, as_optional_array
 from ._write_verify import WriteVerify
 
 

@@ -1,4 +1,4 @@
-"""Current-voltage nonlinearity of a device: I = g sinh(b V) / b (models.md section 3)."""
+"""Current-voltage nonlinearity of a device: I = g sinh(b V) / b (docs/models.md section 3)."""
 
 import jax
 import jax.numpy as jnp

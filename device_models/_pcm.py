@@ -1,22 +1,23 @@
 """Phase-change memory: the statistical model of Nandakumar et al. (2019) and Joshi et al.,
-Nat. Commun. 11, 2473 (2020), fitted on about 10,000 devices (models.md section 1)."""
+Nat. Commun. 11, 2473 (2020), fitted on about 10,000 devices (docs/models.md section 1)."""
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise, time_tag
-from ._device import AbstractDevice
-from ._faults import StuckAtFaults
-from ._random import normal
-from ._state import DeviceState
-from ._validation import (
+from emulator_common.random import normal, time_tag
+from emulator_common.validation import (
     as_array,
     as_optional_array,
     require_finite_nonnegative,
     require_positive,
     require_range,
 )
+
+from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise
+from ._device import AbstractDevice
+from ._faults import StuckAtFaults
+from ._state import DeviceState
 from ._write_verify import WriteVerify
 
 # Programming noise sigma(g_T) in uS at g_max = 25 uS, polynomial in g_T / g_max (Joshi et al. 2020).
@@ -71,7 +72,7 @@ class PCM(AbstractDevice):
 
     def _program_noisy(self, key, g_target, g_ceiling):
         xi = normal(key, g_target.shape, g_target.dtype)
-        # No upper clip: the measured distribution extends above g_max (models.md section 1).
+        # No upper clip: the measured distribution extends above g_max (docs/models.md section 1).
         return jnp.maximum(
             g_target + self.prog_noise_scale * self.programming_sigma(g_target) * xi, self.g_min
         )

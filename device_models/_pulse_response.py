@@ -1,4 +1,4 @@
-"""Pulse-programming nonlinearity: the NeuroSim model of conductance vs pulse number (models.md section 3).
+"""Pulse-programming nonlinearity: NeuroSim's model of conductance vs pulse number (docs/models.md section 3).
 
 With P of P_max pulses, G_LTP(P) = B (1 - exp(-P/A)) + G_min and
 G_LTD(P) = G_max - B (1 - exp((P - P_max)/A)), B = (G_max - G_min) / (1 - exp(-P_max/A))
@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._validation import as_array, require, require_finite_nonnegative, require_positive
+from emulator_common.validation import as_array, require, require_finite_nonnegative, require_positive
 
-# NeuroSim's table from the nonlinearity label NL to A / P_max (models.md section 3).
+# NeuroSim's table from the nonlinearity label NL to A / P_max (docs/models.md section 3).
 _NL_LABELS = np.array([0.5, 1.0, 1.46, 1.75, 2.0, 2.4, 3.0, 4.0, 4.88, 6.0])
 _A_OVER_PMAX = np.array([2.52, 1.25, 0.849, 0.702, 0.609, 0.499, 0.387, 0.269, 0.200, 0.136])
 

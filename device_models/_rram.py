@@ -1,5 +1,5 @@
 """Filamentary oxide RRAM (1T1R): the statistical model of CMO/HfOx ReRAM devices by Falcone et al.
-(IBM Research Zurich), as published in aihwkit's ``ReRamCMONoiseModel`` (models.md section 2).
+(IBM Research Zurich), as published in aihwkit's ``ReRamCMONoiseModel`` (docs/models.md section 2).
 
 Programming noise linear in the target (write-verify with a 2 % acceptance band); conductance relaxation
 whose mean and spread are linear in ln t and independent of the level; accumulated 1/f read noise.
@@ -10,12 +10,19 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise, time_tag
+from emulator_common.random import normal, time_tag
+from emulator_common.validation import (
+    as_array,
+    as_optional_array,
+    require,
+    require_finite_nonnegative,
+    require_positive,
+)
+
+from ._accumulated_noise import TRAJECTORY_HORIZON_S, accumulated_noise
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
-from ._random import normal
 from ._state import DeviceState
-from ._validation import as_array, as_optional_array, require, require_finite_nonnegative, require_positive
 from ._write_verify import WriteVerify
 
 _T_FIT_START_S = 1.0

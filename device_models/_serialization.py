@@ -14,7 +14,8 @@ import equinox as eqx
 import numpy as np
 import yaml
 
-from ._atomic_write import atomic_write
+from emulator_common.atomic_write import atomic_write
+
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
 from ._ideal import Ideal

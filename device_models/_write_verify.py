@@ -4,9 +4,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from emulator_common.random import normal
+from emulator_common.validation import as_array, require_integer, require_positive
+
 from ._pulse_response import PulseResponse
-from ._random import normal
-from ._validation import as_array, require_integer, require_positive
 
 
 class WriteVerify(eqx.Module):

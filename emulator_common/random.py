@@ -13,6 +13,7 @@ import numpy as np
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = 0x1BD11BDA
+_TIME_DOMAIN = 0x74696D65  # "time"
 
 
 def _rotate_left(x: jax.Array, d: int) -> jax.Array:
@@ -71,3 +72,17 @@ def normal(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Arr
     low = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
     u = jnp.maximum(low, uniform(key, shape, dtype) * (1.0 - low) + low)
     return np.sqrt(2.0).astype(dtype) * jax.lax.erf_inv(u)
+
+
+def time_tag(key: jax.Array, t: jax.Array) -> jax.Array:
+    """A key for snapshot draws at time ``t``: independent for distinct times, repeatable for equal ones.
+
+    All bits of ``t`` count, so with 64-bit floats two times closer than float32 resolves still differ.
+    A domain constant comes first, so that no time (t = 0 included) reproduces a ``split`` or ``fold_in``
+    of the same key made for another purpose.
+    """
+    key = jax.random.fold_in(key, _TIME_DOMAIN)
+    words = jax.lax.bitcast_convert_type(jnp.asarray(t), jnp.uint32).reshape(-1)
+    for i in range(words.shape[0]):
+        key = jax.random.fold_in(key, words[i])
+    return key

@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 import calibration
-from crossbar._cost_model import estimate_cost
-from crossbar._mapper import compile_network
-from crossbar._network_weights import MatrixLayer
-from crossbar._report import report_files
-from crossbar.compile_command import write_files
+from crossbar.compiler import compile_network, estimate_cost
+from crossbar.compiler._output import write_files
+from crossbar.compiler._report import report_files
+from crossbar.networks import MatrixLayer
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

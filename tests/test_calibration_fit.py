@@ -28,7 +28,7 @@ import calibration as cal
 from calibration._fit import _INTERIOR, _REPLICATES
 from calibration._measurements import signed_conductance
 from calibration._profile import technology_device
-from device_models._faults import STUCK_OFF
+from emulator_common.fault_codes import STUCK_OFF
 
 NOISE = 0.01  # output noise (units of v_read * span)
 DEAD_ROW = (1, 5)  # (tile, row) forced to a dead word line: every device stuck at g_min
@@ -63,6 +63,7 @@ def _interior(tile: cal.TileProfile, targets: np.ndarray) -> np.ndarray:
     return (tile.stuck == 0) & (targets >= tile.g_min + margin) & (targets <= tile.g_max - margin)
 
 
+@pytest.mark.slow
 def test_stuck_cells_are_classified_exactly(chip):
     truth, _, fitted = chip
     for index, (true, fit) in enumerate(zip(truth.tiles, fitted.tiles, strict=True)):

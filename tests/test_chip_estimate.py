@@ -20,43 +20,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.neural_network import MLPClassifier
+from conftest import digits, digits_mlp, one_error_line
 
 import calibration
-import crossbar._estimation as estimation
-from crossbar._adc import ADC
-from crossbar._chip_arrays import chip_arrays, chip_periphery
-from crossbar._crossbar import Crossbar
-from crossbar._dac import DAC
-from crossbar._estimation import AccuracyEstimate, estimate_accuracy
-from crossbar._mapper import NetworkDoesNotFit, compile_network
-from crossbar._network_weights import MatrixLayer
-from crossbar._periphery import Periphery
+import crossbar.estimation._estimate as estimation
+from crossbar.array import ADC, DAC, Crossbar, Periphery
 from crossbar.cli import main
-from crossbar.onnx_model import load_onnx
-from crossbar.presets import PRESETS
+from crossbar.compiler import NetworkDoesNotFit, chip_arrays, chip_periphery, compile_network
+from crossbar.estimation import AccuracyEstimate, estimate_accuracy
+from crossbar.hardware import PRESETS
+from crossbar.networks import MatrixLayer, load_onnx
 from crossbar.training import mlp_onnx_bytes
-from device_models import Ideal
-from device_models._serialization import to_dict
+from device_models import Ideal, to_dict
 
 SCHEMES = ("differential", "reference_column")
 IDEAL_PERIPHERY = PRESETS["ideal"].periphery  # ideal converters, no output noise
 DAY = 86400.0
 N = 597  # test images
 FLOAT32_REL = 2e-6  # float32 rounding of sums of ~100 products, relative to the largest output
-
-
-def one_error_line(stderr: str, prefix: str = "crossbar: error: ") -> str:
-    assert stderr.count("\n") == 1 and stderr.startswith(prefix), stderr
-    assert "Traceback" not in stderr
-    return stderr
-
-
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 digits as ``crossbar estimate --data digits`` reads them."""
-    data = load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int32)
 
 
 def close_to(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -233,6 +214,7 @@ def test_row_gains_scale_the_rows_of_the_read_weights():
     assert close_to(expected, crossbar.matmul(key, plain, x)) > 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wires", [{}, {"r_row": 0.5, "r_col": 0.5}], ids=["ideal-wires", "ir-drop"])
 def test_row_gains_scale_the_row_voltages_of_a_nonlinear_response(wires):
     """With amplitude encoding and a bending I-V, a row's DAC gain scales that row's voltage: the tile with
@@ -268,10 +250,8 @@ def test_row_gains_scale_the_row_voltages_of_a_nonlinear_response(wires):
 def model(tmp_path_factory):
     """The MLP (ONNX file and loaded), the test images and labels, and its digital right answers."""
     x, y = digits()
-    mlp = MLPClassifier((32,), max_iter=1000, random_state=0).fit(x[:1200], y[:1200])
     path = tmp_path_factory.mktemp("model") / "mlp.onnx"
-    params = [{"w": w, "b": b} for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)]
-    path.write_bytes(mlp_onnx_bytes(params))
+    path.write_bytes(mlp_onnx_bytes(digits_mlp((32,))))
     loaded = load_onnx(path)
     logits = np.asarray(loaded.apply(loaded.params, x[1200:]))
     right = int(np.sum(np.argmax(logits, axis=-1) == y[1200:]))
@@ -302,6 +282,7 @@ def right_answers(estimate: AccuracyEstimate) -> np.ndarray:
     return counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_an_ideal_chip_with_ideal_converters_reproduces_the_digital_answers(scheme, model, monkeypatch):
     """Without faults, noise or converters, the compiled chip computes the network's own weights: every
@@ -314,6 +295,7 @@ def test_an_ideal_chip_with_ideal_converters_reproduces_the_digital_answers(sche
     assert np.all(np.abs(right_answers(result) - model.right) <= 1)
 
 
+@pytest.mark.slow
 def test_an_ideal_chip_keeps_the_digital_accuracy_through_its_converters(model):
     """The chip's own 7-bit DAC, 9-bit ADC and output noise flip a few near-tie answers of 597 (measured: at
     most 3): every chip stays within 2 % of the digital accuracy."""
@@ -323,6 +305,7 @@ def test_an_ideal_chip_keeps_the_digital_accuracy_through_its_converters(model):
     assert np.all(np.abs(right_answers(result) - model.right) <= 12)  # 2 %
 
 
+@pytest.mark.slow
 def test_a_faulty_chip_compiled_fault_aware_stays_near_the_digital_accuracy(rram, rram_chip):
     """The rram chip has about 10 % stuck devices; its fault-aware mapping keeps the accuracy within 3 %
     (measured: within 1 %)."""
@@ -331,12 +314,14 @@ def test_a_faulty_chip_compiled_fault_aware_stays_near_the_digital_accuracy(rram
     assert np.all(np.abs(rram.accuracies - rram.digital_accuracy) <= 0.03)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_chip_accuracies_bit_for_bit(model, rram_chip, rram):
     again = chip_estimate(model, rram_chip, seed=0)
     np.testing.assert_array_equal(again.accuracies, rram.accuracies)
     assert again.digital_accuracy == rram.digital_accuracy
 
 
+@pytest.mark.slow
 def test_another_seed_programs_other_copies_of_the_chip(model, rram_chip, rram):
     """Each copy of the chip is programmed with its own noise: copies differ, and so do other seeds' copies
     (6 counts with a spread of several answers: all equal by chance with probability well below 1e-3)."""
@@ -346,9 +331,10 @@ def test_another_seed_programs_other_copies_of_the_chip(model, rram_chip, rram):
     assert not np.array_equal(counts, other)
 
 
-@pytest.mark.parametrize("trial_batch", [1, 3])
-def test_trial_batches_do_not_change_the_chip_accuracies(trial_batch, model, rram_chip, rram):
-    again = chip_estimate(model, rram_chip, seed=0, trial_batch=trial_batch)
+@pytest.mark.slow
+@pytest.mark.parametrize("trials_per_step", [1, 3])
+def test_trials_per_step_do_not_change_the_chip_accuracies(trials_per_step, model, rram_chip, rram):
+    again = chip_estimate(model, rram_chip, seed=0, trials_per_step=trials_per_step)
     np.testing.assert_array_equal(again.accuracies, rram.accuracies)
 
 
@@ -372,6 +358,7 @@ def profiles(tmp_path_factory):
     return SimpleNamespace(chip=folder / "chip.yaml", small=folder / "small.yaml")
 
 
+@pytest.mark.slow
 def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, capsys):
     out_json, out_plot = tmp_path / "e.json", tmp_path / "e.png"
     argv = ["estimate", str(model.path), "--data", "digits[0:100]", "--chip", str(profiles.chip)]

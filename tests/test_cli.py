@@ -2,22 +2,15 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
+from conftest import run_cli
 
 from crossbar.cli import main
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the command in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "crossbar.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
+@pytest.mark.slow
 def test_help_lists_the_commands():
     result = run_cli("--help")
     assert result.returncode == 0
@@ -25,6 +18,7 @@ def test_help_lists_the_commands():
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_unknown_command_is_one_line_and_exit_2():
     result = run_cli("frobnicate")
     assert result.returncode == 2
@@ -56,6 +50,7 @@ def test_device_validate_accepts_a_good_file(capsys, tmp_path):
     assert "valid PCM model" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, message",
     [("model: PCM\ng_max: -3\n", "g_max: expected a finite number > 0"), ("model: [\n", "not valid YAML")],
@@ -75,6 +70,7 @@ def test_missing_device_file_exits_2(capsys, tmp_path):
     assert "no such file, and not a device preset" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_writes_the_figures_the_estimates_the_mapping_and_prints_where(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

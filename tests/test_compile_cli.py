@@ -2,16 +2,15 @@
 stderr naming the file or option, exit code 2, and no output files."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
+from conftest import one_error_line, run_cli
 
 import calibration
 from crossbar.cli import main
-from crossbar.compile_command import compile_to_folder
+from crossbar.cli._compile import compile_to_folder
 
 OUTPUTS = {
     "mapping.json",
@@ -23,13 +22,6 @@ OUTPUTS = {
     "fault_error.png",
     "energy.png",
 }
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the command in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "crossbar.cli", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def weights(seed: int = 0) -> dict:
@@ -54,15 +46,10 @@ def inputs(tmp_path_factory):
     return folder / "net.npz", folder / "chip.yaml"
 
 
-def one_error_line(stderr: str) -> str:
-    assert stderr.count("\n") == 1 and stderr.startswith("crossbar: error: "), stderr
-    assert "Traceback" not in stderr
-    return stderr
-
-
 # --- compile ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compile_writes_and_lists_every_output(inputs, tmp_path):
     model, chip = inputs
     out = tmp_path / "out"
@@ -179,6 +166,7 @@ def test_a_bad_model_is_one_line_naming_the_file_and_array(case, inputs, tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_network_that_does_not_fit_says_how_many_tiles_it_needs(inputs, tmp_path):
     # 4 tiles of 32 x 32 (16 outputs each); 200 x 64 makes 7 x 4 blocks of 29 x 16, one per tile; the
     # small block goes below the first.
@@ -255,7 +243,7 @@ def test_out_inside_a_file_is_refused(inputs, tmp_path, capsys):
 
 
 def test_a_failure_while_building_the_report_writes_nothing(inputs, tmp_path, monkeypatch):
-    import crossbar.compile_command as command
+    import crossbar.compiler._output as command
 
     def fail(*args):
         raise RuntimeError("broken")

@@ -9,7 +9,7 @@ import pytest
 
 import device_models as dm
 from crossbar import PRESETS, Crossbar, WeightMapping
-from crossbar._tiling import near_equal_split
+from crossbar.array import near_equal_split
 
 KEY = jax.random.key(0)
 W = 0.1 * jax.random.normal(jax.random.key(1), (700, 300))
@@ -99,6 +99,7 @@ def test_error_grows_with_time_for_pcm_and_trials_vmap():
     assert len(set(e_second)) == 4  # trials differ
 
 
+@pytest.mark.slow
 def test_vmap_over_a_periphery_parameter():
     base = PRESETS["aihwkit-pcm"]
     noises = jnp.array([0.0, 0.06, 0.3])
@@ -193,6 +194,7 @@ def test_pulse_width_encoding_is_linear_whatever_the_iv():
     )
 
 
+@pytest.mark.slow
 def test_nonlinear_ir_drop_solves_each_input_and_tends_to_the_linear_solution():
     wires = {"r_row": 2.0, "r_col": 2.0}
     linear = run(dataclasses.replace(PRESETS["ideal"], **wires), 0.0, w=W_SMALL, x=X_SMALL)
@@ -205,6 +207,7 @@ def test_nonlinear_ir_drop_solves_each_input_and_tends_to_the_linear_solution():
     assert float(jnp.abs(bent - bent_ideal_wires).max()) > 1e-3
 
 
+@pytest.mark.slow
 def test_gradients_flow_through_ir_drop_and_nonlinear_solves():
     crossbar = amplitude(PRESETS["aihwkit-pcm"], 3.0, r_row=2.0, r_col=2.0)
     grad = jax.grad(lambda w: run(crossbar, 3600.0, w=w, x=X_SMALL).sum())(W_SMALL)
@@ -234,6 +237,7 @@ def test_integer_weights_and_padding():
     np.testing.assert_allclose(crossbar.matmul(KEY, crossbar.read(KEY, programmed, 0.0), x), x @ w, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_amplitude_encoding_runs_under_jit_with_the_crossbar_as_a_constant():
     crossbar = amplitude(PRESETS["aihwkit-pcm"], 3.0)
     eager = run(crossbar, 60.0, w=W_SMALL, x=X_SMALL)

@@ -10,8 +10,6 @@ run of the linear model (``pcm``), whose compilation is the quickest.
 import dataclasses
 import json
 import statistics
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import equinox as eqx
@@ -19,55 +17,29 @@ import numpy as np
 import pytest
 import scipy.stats
 from _stats import Z, assert_fraction
-from sklearn.datasets import load_digits
+from conftest import digits, digits_mlp, one_error_line, run_cli
 from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
 
-import crossbar.estimate_command as estimate_command
-from crossbar._estimation import AccuracyEstimate, estimate_accuracy
-from crossbar._input_error import InputError
+import crossbar.cli._estimate as estimate_command
+from crossbar import InputError
 from crossbar.cli import main
-from crossbar.estimate_command import parse_times
-from crossbar.onnx_model import load_onnx
-from crossbar.presets import PRESETS
+from crossbar.estimation import AccuracyEstimate, estimate_accuracy, parse_times
+from crossbar.hardware import PRESETS
+from crossbar.networks import load_onnx
 from crossbar.training import mlp_onnx_bytes
-from device_models import PCM, Ideal
-from device_models._serialization import to_dict
+from device_models import PCM, Ideal, to_dict
 
 YEAR = 365.25 * 86400.0
 TRIALS = 128  # aihwkit-pcm chips per run
 N = 597  # test images
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the command in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "crossbar.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def one_error_line(stderr: str) -> str:
-    assert stderr.count("\n") == 1 and stderr.startswith("crossbar: error: "), stderr
-    assert "Traceback" not in stderr
-    return stderr
-
-
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 digits as ``crossbar estimate --data digits`` reads them."""
-    data = load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int32)
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """The two models (ONNX files and loaded), the test images and labels, and an .npz of them."""
     x, y = digits()
-    mlp = MLPClassifier((32,), max_iter=1000, random_state=0).fit(x[:1200], y[:1200])
     linear = LogisticRegression(max_iter=1000).fit(x[:1200], y[:1200])
-    layers = {
-        "mlp": [{"w": w, "b": b} for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)],
-        "linear": [{"w": linear.coef_.T, "b": linear.intercept_}],
-    }
+    layers = {"mlp": digits_mlp((32,)), "linear": [{"w": linear.coef_.T, "b": linear.intercept_}]}
     folder = tmp_path_factory.mktemp("inputs")
     for name, params in layers.items():
         (folder / f"{name}.onnx").write_bytes(mlp_onnx_bytes(params))
@@ -101,7 +73,7 @@ def pcm_run(inputs, seed: int) -> AccuracyEstimate:
     """``TRIALS`` aihwkit-pcm chips with the linear model read at 1 s and 1 y; the test images twice, in two
     batches of 597."""
     twice = np.concatenate([inputs.x, inputs.x]), np.concatenate([inputs.y, inputs.y])
-    return estimate(inputs, "linear", "aihwkit-pcm", (1.0, YEAR), TRIALS, seed, *twice, batch=N)
+    return estimate(inputs, "linear", "aihwkit-pcm", (1.0, YEAR), TRIALS, seed, *twice, examples_per_step=N)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +85,7 @@ def pcm(inputs):
 def ideal(inputs):
     """3 ideal chips with the MLP read at 1 s, 1 h and 1 y; the test images in batches of 100 (the last of
     97)."""
-    return estimate(inputs, "mlp", "ideal", (1.0, 3600.0, YEAR), 3, seed=0, batch=100)
+    return estimate(inputs, "mlp", "ideal", (1.0, 3600.0, YEAR), 3, seed=0, examples_per_step=100)
 
 
 # --- times ------------------------------------------------------------------------------------------------
@@ -189,12 +161,14 @@ def right_answers(result: AccuracyEstimate) -> np.ndarray:
     return counts
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_accuracies_bit_for_bit(inputs, pcm):
     again = pcm_run(inputs, seed=0)
     np.testing.assert_array_equal(again.accuracies, pcm.accuracies)
     assert again.digital_accuracy == pcm.digital_accuracy
 
 
+@pytest.mark.slow
 def test_another_seed_programs_other_chips_of_the_same_kind(inputs, pcm):
     other = pcm_run(inputs, seed=1)
     a, b = right_answers(pcm), right_answers(other)
@@ -206,6 +180,7 @@ def test_another_seed_programs_other_chips_of_the_same_kind(inputs, pcm):
     assert np.all(np.abs(a.mean(0) - b.mean(0)) <= Z * se)
 
 
+@pytest.mark.slow
 def test_vectorized_trials_are_independent_chips(pcm):
     counts = right_answers(pcm)
     for column in counts.T:
@@ -215,6 +190,7 @@ def test_vectorized_trials_are_independent_chips(pcm):
         assert abs(r) <= Z / np.sqrt(len(column) - 1)
 
 
+@pytest.mark.slow
 def test_every_batch_draws_its_own_noise(pcm):
     """The two batches hold the same images and run on the same chips: with the same noise they would give
     the same count, and every total would be even. With their own noise (a chip-to-chip spread of several
@@ -224,6 +200,7 @@ def test_every_batch_draws_its_own_noise(pcm):
     assert_fraction(counts % 2 == 1, 0.5)
 
 
+@pytest.mark.slow
 def test_accuracy_falls_from_1s_to_1y_on_pcm(pcm):
     """Paired over chips: the drop from 1 s to 1 y is more than Z standard errors above zero."""
     drop = pcm.accuracies[:, 0] - pcm.accuracies[:, 1]
@@ -259,6 +236,7 @@ def test_summary_of_one_trial_has_no_interval():
     json.dumps(rows)
 
 
+@pytest.mark.slow
 def test_summary_of_the_chips_lists_every_trial(pcm):
     rows = pcm.summary()
     assert [row["t_s"] for row in rows] == [1.0, YEAR]
@@ -439,6 +417,7 @@ def test_truncations_of_the_model_are_refused(inputs, tmp_path):
             load_onnx(tmp_path / "cut.onnx")
 
 
+@pytest.mark.slow
 def test_a_bad_time_from_the_shell_is_one_line_and_exit_2(inputs):
     result = run_cli("estimate", str(inputs.mlp), "--data", str(inputs.data), "--times", "3 fortnights")
     assert result.returncode == 2
@@ -522,6 +501,7 @@ def test_a_range_that_selects_nothing_is_one_line_and_exit_2(data, inputs, tmp_p
     assert calls == [] and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_times_numbers_do_not_depend_on_the_other_times(inputs, pcm):
     """Reads and output noise are keyed by the time itself, not by its place in the list."""
     alone = estimate(
@@ -532,12 +512,13 @@ def test_a_times_numbers_do_not_depend_on_the_other_times(inputs, pcm):
         TRIALS,
         0,
         *[np.concatenate([a, a]) for a in (inputs.x, inputs.y)],
-        batch=N,
+        examples_per_step=N,
     )
     np.testing.assert_array_equal(alone.accuracies[:, 0], pcm.accuracies[:, 1])
     np.testing.assert_array_equal(alone.output_errors[:, 0], pcm.output_errors[:, 1])
 
 
+@pytest.mark.slow
 def test_output_errors_measure_the_chips_against_digital(inputs, ideal, pcm):
     """Ideal chips reproduce the digital outputs up to float32 rounding; PCM chips do not, and drift more."""
     assert ideal.output_errors.shape == (3, 3) and np.all(ideal.output_errors < 1e-5)

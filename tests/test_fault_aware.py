@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossbar._fault_aware import (
+from crossbar.compiler._fault_aware import (
     fault_aware_permutation,
     held_weight,
     programmed_pair,
     slot_codes,
 )
-from device_models._faults import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
 
 SCHEMES = ("differential", "reference_column")
 U = np.linspace(-1.0, 1.0, 41)

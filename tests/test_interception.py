@@ -6,8 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from crossbar._network_weights import unroll_convolution
-from crossbar.interception import intercept, matrix_layers
+from crossbar.networks import intercept, matrix_layers, unroll_convolution
 
 
 def _recorder(calls: list):

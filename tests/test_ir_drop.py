@@ -1,4 +1,4 @@
-"""The exact IR-drop solver against an independent scipy.sparse assembly of models.md section 6."""
+"""The exact IR-drop solver against an independent scipy.sparse assembly of docs/models.md section 6."""
 
 import equinox as eqx
 import jax
@@ -9,6 +9,7 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 from crossbar import ir_drop
+from crossbar.ir_drop import _solver
 
 G_MAX = 25e-6  # S
 
@@ -176,13 +177,14 @@ def test_solvers_take_few_iterations(x64):
     rng = np.random.default_rng(9)
     g, v = jnp.asarray(random_g(rng, 64, 64)), jnp.asarray(rng.uniform(-0.3, 0.3, (64, 4)))
     r = jnp.asarray(4.0)
-    _, cg_iterations = ir_drop._effective(g, r, r, 1e-10, 1000)
+    _, cg_iterations = _solver._effective(g, r, r, 1e-10, 1000)
     assert cg_iterations <= 6
-    _, (newton_iterations, cg_iterations) = ir_drop._nonlinear(g, v, r, r, jnp.asarray(3.0), 1e-10, 50)
+    _, (newton_iterations, cg_iterations) = _solver._nonlinear(g, v, r, r, jnp.asarray(3.0), 1e-10, 50)
     assert newton_iterations <= 5
     assert cg_iterations <= 6 * newton_iterations
 
 
+@pytest.mark.slow
 def test_jit_vmap_and_batch_shapes():
     rng = np.random.default_rng(7)
     gs, v = random_g(rng, 3, 6, 5).astype(np.float32), rng.uniform(-1, 1, (2, 4, 6)).astype(np.float32)
@@ -204,6 +206,7 @@ def test_jit_vmap_and_batch_shapes():
     assert relative_error(mapped[0], nonlinear) < 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("iv_b", [None, 3.0])
 def test_gradients_match_finite_differences(iv_b, x64):
     rng = np.random.default_rng(8)

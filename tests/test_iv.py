@@ -1,4 +1,4 @@
-"""I-V nonlinearity: I = g sinh(b V) / b, linear for b = 0 (models.md section 3)."""
+"""I-V nonlinearity: I = g sinh(b V) / b, linear for b = 0 (docs/models.md section 3)."""
 
 import jax
 import jax.numpy as jnp

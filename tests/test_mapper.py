@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 import calibration
-from crossbar._cost_model import estimate_cost
-from crossbar._mapper import compile_network, held_weights
-from crossbar._mapping_file import FORMAT, mapping_files
-from crossbar._network_weights import MatrixLayer, unroll_convolution
-from crossbar.compile_command import write_files
-from device_models._faults import STUCK_OFF, STUCK_ON
+from crossbar.compiler import compile_network, estimate_cost, held_weights
+from crossbar.compiler._mapping_file import FORMAT, mapping_files
+from crossbar.compiler._output import write_files
+from crossbar.networks import MatrixLayer, unroll_convolution
+from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
 
 SCHEMES = ("differential", "reference_column")
 TILE_COLS = {"differential": 16, "reference_column": 13}  # 8 and 12 outputs

@@ -9,8 +9,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from crossbar._input_error import InputError
-from crossbar.onnx_model import load_onnx
+from crossbar import InputError
+from crossbar.networks import load_onnx
 
 _RNG = np.random.default_rng(20240601)
 

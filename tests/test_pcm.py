@@ -1,4 +1,4 @@
-"""PCM against the closed forms of models.md section 1 (Joshi et al. 2020)."""
+"""PCM against the closed forms of docs/models.md section 1 (Joshi et al. 2020)."""
 
 import itertools
 

@@ -1,4 +1,4 @@
-"""The managed MVM of one tile against models.md section 5."""
+"""The managed MVM of one tile against docs/models.md section 5."""
 
 import jax
 import jax.numpy as jnp

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossbar._placement import ChipDoesNotFit, Spot, place_blocks
+from crossbar.compiler._placement import ChipDoesNotFit, Spot, place_blocks
 
 TILE_ROWS, TILE_COLS = 16, 12
 

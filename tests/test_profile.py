@@ -585,6 +585,7 @@ def _check_loaded(profile: calibration.ChipProfile, folder: Path) -> None:
     assert_profiles_equal(calibration.load(folder / "again.yaml"), profile)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e300 as a float32
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(data=st.data())

@@ -1,5 +1,5 @@
-"""Programming non-idealities: finite levels, g_max spread, the pulse response and write-verify (models.md
-sections 3 and 4)."""
+"""Programming non-idealities: finite levels, g_max spread, the pulse response and write-verify
+(docs/models.md sections 3 and 4)."""
 
 import jax
 import jax.numpy as jnp

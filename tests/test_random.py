@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from device_models._random import normal, threefry2x32, uniform
+from emulator_common.random import normal, threefry2x32, uniform
 
 # Random123 known-answer vectors for Threefry-2x32 with 20 rounds: (key, counter) -> output.
 KNOWN_ANSWERS = [
@@ -68,7 +68,7 @@ def test_works_under_vmap_over_keys_and_with_other_generators():
 
 
 def test_time_keys_never_repeat_a_split_or_fold_in_of_the_same_key():
-    from device_models._accumulated_noise import time_tag
+    from emulator_common.random import time_tag
 
     key = jax.random.key(5)
     tagged = jax.random.key_data(time_tag(key, 0.0))

@@ -13,6 +13,7 @@ def test_the_readme_has_examples():
     assert len(EXAMPLES) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", EXAMPLES, ids=lambda c: c.splitlines()[0][:40])
 def test_readme_example_runs(code):
     exec(compile(code, "README.md", "exec"), {})
@@ -40,8 +41,8 @@ def test_the_readme_sweep_spec_is_valid(tmp_path):
     """The README's sweep spec loads: 3 x 5 x 3 grid points, each with 16 random draws."""
     import jax
 
-    from crossbar._sweep_spec import load_spec
-    from crossbar.presets import PRESETS
+    from crossbar.hardware import PRESETS
+    from crossbar.sweeps import load_spec
     from crossbar.training import init_mlp, mlp_onnx_bytes
 
     (example,) = re.findall(r"```yaml\n(model: mnist_mlp.onnx.*?)```", README, flags=re.DOTALL)

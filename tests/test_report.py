@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 import calibration
-from crossbar import _report
-from crossbar._cost_model import estimate_cost
-from crossbar._mapper import compile_network
-from crossbar._network_weights import MatrixLayer
-from crossbar._report import format_number, format_percent, format_si, report_files
-from crossbar._report_figures import layer_color, layer_owner, tile_image
-from crossbar.compile_command import write_files
-from device_models._faults import STUCK_ON
+from crossbar.compiler import _report, compile_network, estimate_cost
+from crossbar.compiler._output import write_files
+from crossbar.compiler._report import format_number, format_percent, format_si, report_files
+from crossbar.compiler._report_figures import layer_color, layer_owner, tile_image
+from crossbar.networks import MatrixLayer
+from emulator_common.fault_codes import STUCK_ON
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("occupancy.png", "conductance_histograms.png", "fault_error.png", "energy.png")

@@ -1,5 +1,5 @@
-"""RRAM against its closed forms: linear programming sigma, log-time relaxation, 1/f read noise (models.md
-section 2, aihwkit's ReRamCMONoiseModel)."""
+"""RRAM against its closed forms: linear programming sigma, log-time relaxation, 1/f read noise
+(docs/models.md section 2, aihwkit's ReRamCMONoiseModel)."""
 
 import itertools
 

@@ -21,18 +21,15 @@ import jax
 import numpy as np
 import pytest
 import yaml
-from sklearn.datasets import load_digits
-from sklearn.neural_network import MLPClassifier
+from conftest import digits_mlp, one_error_line
 
-import crossbar._estimation as estimation
-import crossbar.sweep_command as sweep_command
-from crossbar._parameter_paths import with_parameter
-from crossbar._sweep_run import chunks_of, run_chunk
-from crossbar._sweep_spec import load_spec
+import crossbar.estimation._estimate as estimation
+import crossbar.sweeps._sweep as sweep_command
 from crossbar.cli import main
-from crossbar.estimate_command import load_data
-from crossbar.onnx_model import load_onnx
-from crossbar.presets import PRESETS
+from crossbar.estimation import load_data
+from crossbar.hardware import PRESETS, with_parameter
+from crossbar.networks import load_onnx
+from crossbar.sweeps import chunks_of, load_spec, run_chunk
 from crossbar.training import mlp_onnx_bytes
 
 YEAR = 365.25 * 86400.0
@@ -43,12 +40,6 @@ NOISE = "device.prog_noise_scale"
 BITS = "adc.bits"
 PNG = b"\x89PNG\r\n\x1a\n"
 FLOAT32_REL = 1e-5  # float32 rounding of an output error computed under another vmap (seen: 3e-7)
-
-
-def one_error_line(stderr: str) -> str:
-    assert stderr.count("\n") == 1 and stderr.startswith("crossbar: error: "), stderr
-    assert "Traceback" not in stderr
-    return stderr
 
 
 def by_key(rows: list[dict]) -> list[dict]:
@@ -71,14 +62,9 @@ def sweep(spec: Path, out: Path, *options: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """The MLP's ONNX file, the model loaded, and a synthesized chip profile (for specs that name a chip)."""
-    data = load_digits()
-    x, y = (data.data / 16.0).astype(np.float32), data.target
-    mlp = MLPClassifier((16,), max_iter=1000, random_state=0).fit(x[:1200], y[:1200])
     folder = tmp_path_factory.mktemp("model")
     path = folder / "mlp.onnx"
-    path.write_bytes(
-        mlp_onnx_bytes([{"w": w, "b": b} for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)])
-    )
+    path.write_bytes(mlp_onnx_bytes(digits_mlp((16,))))
     chip = folder / "chip.yaml"
     with contextlib.redirect_stdout(io.StringIO()):
         assert (
@@ -144,6 +130,7 @@ def grid(model, tmp_path_factory):
 POINTS = [{NOISE: 0.5, BITS: 6}, {NOISE: 0.5, BITS: 9}, {NOISE: 2.0, BITS: 6}, {NOISE: 2.0, BITS: 9}]
 
 
+@pytest.mark.slow
 def test_a_grid_sweep_stores_a_row_per_point_trial_and_time(grid):
     assert grid.code == 0, grid.stderr
     rows = read_rows(grid.out)
@@ -164,6 +151,7 @@ def test_a_grid_sweep_stores_a_row_per_point_trial_and_time(grid):
     assert len({r["output_error"] for r in rows}) == len(rows)
 
 
+@pytest.mark.slow
 def test_the_grid_sweep_writes_the_csvs(grid):
     rows = by_key(read_rows(grid.out))
     with open(grid.out / "results.csv", newline="") as handle:
@@ -192,6 +180,7 @@ def test_the_grid_sweep_writes_the_csvs(grid):
             assert float(entry[f"{metric}_ci95_low"]) <= mean <= float(entry[f"{metric}_ci95_high"])
 
 
+@pytest.mark.slow
 def test_the_grid_sweep_plots_each_axis_and_each_pair_of_grid_axes(grid):
     expected = {
         "plot_device-prog_noise_scale.png",
@@ -233,6 +222,7 @@ def test_random_axes_get_a_plot_but_no_heatmap(model, tmp_path):
 # --- executors and chunks ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_executor(model, tmp_path):
     """The same chunks in process and on a Dask LocalCluster of 2 worker processes: the same rows, bit for
     bit."""
@@ -280,6 +270,7 @@ def assert_same_chips(rows: list[dict], expected: list[dict]) -> None:
         assert row["output_error"] == pytest.approx(other["output_error"], rel=FLOAT32_REL)
 
 
+@pytest.mark.slow
 def test_a_point_alone_reads_as_in_a_chunk_of_several(grid, alone):
     """vmap over 1 point or 2 changes float32 rounding (output errors differ in the 7th digit), not the
     chips: the same accuracies and, to rounding, the same output errors."""
@@ -288,6 +279,7 @@ def test_a_point_alone_reads_as_in_a_chunk_of_several(grid, alone):
     assert_same_chips(alone, in_chunk)
 
 
+@pytest.mark.slow
 def test_a_point_reads_as_estimate_accuracy_with_the_points_trial_keys(model, grid, alone, monkeypatch):
     """``estimate_accuracy`` on the preset with the point's parameters, its trial keys those of the sweep's
     point 3 (``fold_in(key(seed), 3)``: the estimator takes an int seed, so its key function is replaced)."""
@@ -326,9 +318,10 @@ def test_a_point_reads_as_estimate_accuracy_with_the_points_trial_keys(model, gr
 
 def points_of(model, folder: Path, batch: int, axes: dict) -> list[dict]:
     spec, inputs = sweep_command.sweep_inputs(write_spec(folder, model, batch=batch, axes=axes))
-    return chunks_of(spec.points, inputs, spec.batch)
+    return chunks_of(spec.points, inputs, spec.points_per_chunk)
 
 
+@pytest.mark.slow
 def test_the_grid_sweep_ran_one_chunk_per_adc_resolution(grid):
     # points: (0.5, 6), (0.5, 9), (2, 6), (2, 9)
     assert grid.calls == [[0, 2], [1, 3]]
@@ -361,6 +354,7 @@ def copy_of(grid, tmp_path: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_rerun_computes_only_the_missing_points(grid, tmp_path, monkeypatch):
     """Rows of points 0, 1 and 2 kept: the rerun computes point 3 alone (in the first run it shared a chunk
     with point 1), so its output errors agree to float32 rounding, the rest exactly."""
@@ -379,6 +373,7 @@ def test_a_rerun_computes_only_the_missing_points(grid, tmp_path, monkeypatch):
     assert len(by_key(rows)) == len({(r["point"], r["trial"], r["t_s"]) for r in rows})
 
 
+@pytest.mark.slow
 def test_a_finished_sweep_reruns_without_computing_and_writes_the_same_files(grid, tmp_path, monkeypatch):
     out = copy_of(grid, tmp_path)
     for name in ("results.csv", "summary.csv"):
@@ -392,6 +387,7 @@ def test_a_finished_sweep_reruns_without_computing_and_writes_the_same_files(gri
         assert (out / name).read_bytes() == (grid.out / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_after_a_chunk_keeps_whole_points_and_a_rerun_completes_it(
     grid, tmp_path, monkeypatch
 ):
@@ -418,6 +414,7 @@ def test_a_sweep_killed_after_a_chunk_keeps_whole_points_and_a_rerun_completes_i
     assert by_key(read_rows(out)) == by_key(read_rows(grid.out))
 
 
+@pytest.mark.slow
 def test_another_spec_in_the_same_folder_is_refused(model, grid, tmp_path, capsys):
     other = write_spec(tmp_path, model, seed=1, batch=4, axes={NOISE: [0.5, 2.0], BITS: [6, 9]})
     before = {name: (grid.out / name).read_bytes() for name in ("sweep.json", "results.jsonl")}
@@ -572,6 +569,7 @@ def test_a_bad_scheduler_or_worker_count_is_one_line(model, tmp_path, capsys, op
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line(model, tmp_path, capsys):
     """Nothing listens on port 1: the client gives up after its 30 s timeout, before the results folder or the
     progress bar exist."""

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 
 from crossbar.datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
-from crossbar.onnx_model import load_onnx
+from crossbar.networks import load_onnx
 from crossbar.training import accuracy, init_mlp, mlp_apply, mlp_onnx_bytes, train_mlp
 
 

@@ -42,6 +42,7 @@ def gradient(dev, key, g_target):
     return jax.grad(lambda g: program_and_read(dev, key, g).sum())(g_target)
 
 
+@pytest.mark.slow
 @each_device
 def test_jit_matches_eager(dev):
     eager = program_and_read(dev, jax.random.key(0), G)

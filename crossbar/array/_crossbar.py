@@ -8,10 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from device_models import PCM, AbstractDevice, DeviceState
-from device_models._accumulated_noise import time_tag
-from device_models._iv import sinh_current
-from device_models._validation import (
+from device_models import PCM, AbstractDevice, DeviceState, sinh_current
+from emulator_common.random import time_tag
+from emulator_common.validation import (
     as_optional_array,
     require_choice,
     require_finite,
@@ -20,7 +19,7 @@ from device_models._validation import (
     require_shape,
 )
 
-from . import ir_drop
+from .. import ir_drop
 from ._drift_compensation import DRIFT_COMPENSATION, compensation_factor, mean_abs_output
 from ._periphery import Periphery, managed_mvm
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
@@ -296,7 +295,7 @@ class Crossbar(eqx.Module):
 
     def _readout(self, key: jax.Array, weights: ReadMatrix, valid: jax.Array) -> jax.Array:
         """Drift-compensation readout: mean |output| per tile (or tile column) for one-hot inputs sent through
-        the whole noisy path of each tile (models.md section 5)."""
+        the whole noisy path of each tile (docs/models.md section 5)."""
         n_r, _, rows, _ = weights.w.shape
         one_hot = jnp.broadcast_to(jnp.eye(rows, dtype=weights.w.dtype), (n_r, rows, rows))
         return mean_abs_output(self._tile_outputs(key, one_hot, weights), valid, self.drift_compensation)

@@ -4,8 +4,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from device_models._levels import round_to_step
-from device_models._validation import as_array, require_choice, require_integer, require_positive
+from emulator_common.rounding import round_to_step
+from emulator_common.validation import as_array, require_choice, require_integer, require_positive
 
 ENCODINGS = ("pulse_width", "amplitude")
 

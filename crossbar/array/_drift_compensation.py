@@ -1,4 +1,4 @@
-"""Drift compensation (aihwkit's GlobalDriftCompensation and a per-column variant, models.md section 5):
+"""Drift compensation (aihwkit's GlobalDriftCompensation and a per-column variant, docs/models.md section 5):
 read each tile with one-hot inputs through the whole noisy path right after programming and again at time
 t; scale that tile's outputs by the ratio of the mean absolute outputs."""
 

@@ -1,5 +1,5 @@
 """The managed matrix-vector multiplication of one tile: noise management, bound management, DAC, analog
-MVM, output noise, column gain and offset, ADC (models.md section 5, aihwkit's InferenceRPUConfig).
+MVM, output noise, column gain and offset, ADC (docs/models.md section 5, aihwkit's InferenceRPUConfig).
 
 Gradients: the forward value is the full noisy, quantized pipeline; its derivative is that of the ideal
 product ``x @ w`` (a straight-through estimator over the whole periphery), so the same forward pass can
@@ -12,8 +12,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from device_models._random import normal
-from device_models._validation import as_array, require_choice, require_finite_nonnegative, require_positive
+from emulator_common.random import normal
+from emulator_common.validation import as_array, require_choice, require_finite_nonnegative, require_positive
 
 from ._adc import ADC
 from ._dac import DAC

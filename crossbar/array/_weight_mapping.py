@@ -4,15 +4,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from calibration._profile import SCHEMES
-from device_models._validation import as_optional_array, require, require_choice
+from emulator_common.schemes import SCHEMES
+from emulator_common.validation import as_optional_array, require, require_choice
 
 
 class WeightMapping(eqx.Module):
     """How one tile holds a block of signed weights.
 
     ``"differential"``: each weight uses two devices in adjacent columns, g+ - g- proportional to w
-    (g+ = g_min + max(w, 0) / w_max (g_max - g_min), models.md section 1). ``"reference_column"``: one
+    (g+ = g_min + max(w, 0) / w_max (g_max - g_min), docs/models.md section 1). ``"reference_column"``: one
     device per weight, g - g_ref proportional to w, with g_ref = (g_min + g_max) / 2 held by one extra
     column of devices that every output subtracts.
 

@@ -5,16 +5,23 @@ import json
 from pathlib import Path
 
 import calibration
-from device_models._atomic_write import atomic_write
+from emulator_common.atomic_write import atomic_write
 
-from ._accuracy_plot import accuracy_plot
-from ._estimation import AccuracyEstimate, estimate_accuracy
-from .compile_command import compile_to_folder
-from .datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
-from .estimate_command import chip_config, estimate_document, human_time, parse_times, preset_config
-from .onnx_model import load_onnx
-from .presets import PRESETS
-from .training import mlp_onnx_bytes, train_mlp
+from ..datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
+from ..estimation import (
+    AccuracyEstimate,
+    accuracy_plot,
+    chip_config,
+    estimate_accuracy,
+    estimate_document,
+    human_time,
+    parse_times,
+    preset_config,
+)
+from ..hardware import PRESETS
+from ..networks import load_onnx
+from ..training import mlp_onnx_bytes, train_mlp
+from ._compile import compile_to_folder
 
 SIZES = (784, 256, 128, 10)
 CHIP_TILES = 12

@@ -4,15 +4,42 @@ import os
 from pathlib import Path
 
 from calibration import ChipProfile
-from device_models._atomic_write import atomic_write
 
-from ._cost_model import ChipCost, estimate_cost
-from ._input_error import InputError
-from ._mapper import ChipMapping, compile_network
-from ._mapping_file import mapping_files
-from ._network_weights import load_weights
-from ._report import report_files
-from .onnx_model import load_onnx
+from .._input_error import InputError
+from ..compiler import compile_network, estimate_cost, write_compiled
+from ..hardware import load_profile
+from ..networks import load_onnx, load_weights
+
+
+def register(commands) -> None:
+    compile_ = commands.add_parser(
+        "compile", help="map a network onto a chip; write mapping.json and reports"
+    )
+    compile_.add_argument(
+        "model", help="the network: an ONNX file, or an .npz with one weight array per layer"
+    )
+    compile_.add_argument("--chip", required=True, help="calibration profile of the chip (YAML)")
+    compile_.add_argument("--out", required=True, help="output folder")
+    compile_.add_argument(
+        "--clip-percentile",
+        type=float,
+        default=None,
+        help="scale each block to this percentile of |w| (default: its abs-max)",
+    )
+    compile_.add_argument(
+        "--no-fault-aware",
+        action="store_true",
+        help="place blocks as they come, without permutations or compensation",
+    )
+    compile_.set_defaults(run=_run)
+
+
+def _run(args) -> None:
+    profile = load_profile(args.chip)
+    for path in compile_to_folder(
+        args.model, profile, args.chip, args.out, args.clip_percentile, not args.no_fault_aware
+    ):
+        print(path)
 
 
 def compile_to_folder(
@@ -43,30 +70,3 @@ def compile_to_folder(
         raise InputError(f"--out {out}: exists and is not a folder")
     sources = {"model": str(model), "profile": str(profile_path)}
     return write_compiled(mapping, estimate_cost(mapping), sources, folder)
-
-
-def write_compiled(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
-) -> list[Path]:
-    """Write mapping.json, the conductance targets, the reports and the figures into ``folder``.
-
-    Every file's contents are built before the first is written, and each is written atomically, so a failure
-    leaves no partial output. ``sources`` names the model and profile files.
-    """
-    files = {**mapping_files(mapping, cost, sources), **report_files(mapping, cost, sources)}
-    return write_files(files, folder)
-
-
-def write_files(files: dict[str, bytes], folder: str | os.PathLike) -> list[Path]:
-    """Write each file of ``files`` (name -> contents) atomically into ``folder`` (created if needed)."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"--out {folder}: cannot create the folder ({error.strerror})") from None
-    paths = []
-    for name, content in files.items():
-        with atomic_write(folder / name, "wb") as handle:
-            handle.write(content)
-        paths.append(folder / name)
-    return paths

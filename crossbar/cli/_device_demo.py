@@ -10,9 +10,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from device_models import PCM, RRAM, AbstractDevice
-from device_models._atomic_write import atomic_write
+from emulator_common.atomic_write import atomic_write
 
-TABLE_TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 d": 86400.0, "1 y": 3.156e7}
+from ..estimation import TIME_UNITS
+
+TABLE_TIMES = {f"1 {unit}": TIME_UNITS[unit] for unit in ("s", "h", "d", "y")}
 _DEVICES_PER_LEVEL = 4000
 _TRAJECTORIES_PER_LEVEL = 3
 
@@ -40,7 +42,7 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
     """Write ``conductance_vs_time.png`` into ``out_dir``; return its path and a text table."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plot_times = np.logspace(0, np.log10(10 * 3.156e7), 60)
+    plot_times = np.logspace(0, np.log10(10 * TIME_UNITS["y"]), 60)
     times = np.concatenate([plot_times, list(TABLE_TIMES.values())])
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)

@@ -13,12 +13,8 @@ import numpy as np
 
 from calibration import ChipProfile
 
-from ._adc import ADC
-from ._crossbar import Crossbar, Targets
-from ._dac import DAC
+from ..array import ADC, DAC, Crossbar, Periphery, Targets, WeightMapping
 from ._mapper import ChipMapping, MappedBlock
-from ._periphery import Periphery
-from ._weight_mapping import WeightMapping
 
 
 class ChipNotEmulated(ValueError):
@@ -27,7 +23,7 @@ class ChipNotEmulated(ValueError):
 
 def chip_periphery(profile: ChipProfile) -> Periphery:
     """The periphery of a chip: its converters' resolutions and read voltage, with aihwkit's defaults for
-    output noise, ADC range, noise and bound management (models.md section 5)."""
+    output noise, ADC range, noise and bound management (docs/models.md section 5)."""
     p = profile.peripherals
     return Periphery(dac=DAC(bits=p.dac.bits, v_read=p.v_read), adc=ADC(bits=p.adc.bits))
 

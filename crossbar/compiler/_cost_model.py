@@ -1,5 +1,5 @@
 """Analytical energy, latency and area of one inference on a compiled chip, from the profile's peripheral
-figures (in the spirit of DNN+NeuroSim's summary, models.md section 7).
+figures (in the spirit of DNN+NeuroSim's summary, docs/models.md section 7).
 
 Per matrix-vector product (MVM) of a block:
 - DAC: one conversion per real input row; a DAC shared by k rows converts them one after another.

@@ -18,7 +18,7 @@ starts once from each axis and keeps the better result.
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from device_models._faults import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
 
 _CODES = (HEALTHY, STUCK_OFF, STUCK_ON)
 _MAX_ROUNDS = 10

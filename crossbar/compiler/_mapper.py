@@ -14,11 +14,10 @@ import numpy as np
 
 from calibration import ChipProfile
 
+from ..array import WeightMapping, near_equal_split
+from ..networks import MatrixLayer
 from ._fault_aware import fault_aware_permutation, held_weight, programmed_pair, slot_codes
-from ._network_weights import MatrixLayer
 from ._placement import ChipDoesNotFit, Spot, place_blocks
-from ._tiling import near_equal_split
-from ._weight_mapping import WeightMapping
 
 
 class NetworkDoesNotFit(ValueError):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from calibration._profile import TECHNOLOGIES
+from calibration import TECHNOLOGIES
 
 from ._cost_model import COMPONENTS, ChipCost
 from ._mapper import ChipMapping

@@ -2,7 +2,6 @@
 stuck devices, and energy and latency per layer."""
 
 import dataclasses
-import io
 import math
 
 import matplotlib
@@ -11,8 +10,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullLocator
 
-from device_models._faults import STUCK_OFF, STUCK_ON
+from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
 
+from .._png import png_bytes
 from ._cost_model import COMPONENTS, ChipCost
 from ._mapper import ChipMapping
 
@@ -58,12 +58,6 @@ def layer_owner(mapping: ChipMapping) -> np.ndarray:
         blocks = tuple(b for b in mapping.blocks if b.layer == layer.name)
         owner[dataclasses.replace(mapping, blocks=blocks).used_devices()] = index
     return owner
-
-
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI)
-    return buffer.getvalue()
 
 
 def tile_image(mapping: ChipMapping, owner: np.ndarray, tile: int) -> np.ndarray:
@@ -126,7 +120,7 @@ def _occupancy(mapping: ChipMapping, owner: np.ndarray) -> bytes:
     ax.imshow(canvas, interpolation="antialiased", aspect="equal")
     ax.set_axis_off()
     fig.legend(handles=handles, loc="upper center", ncol=legend_columns, fontsize=9, frameon=False)
-    return _png(fig)
+    return png_bytes(fig, _DPI, tight=False)
 
 
 def _conductance_histograms(mapping: ChipMapping, owner: np.ndarray) -> bytes:
@@ -159,7 +153,7 @@ def _conductance_histograms(mapping: ChipMapping, owner: np.ndarray) -> bytes:
         ax.set_axis_off()
     fig.supxlabel("target conductance (uS)", fontsize=9)
     fig.supylabel("devices", fontsize=9)
-    return _png(fig)
+    return png_bytes(fig, _DPI, tight=False)
 
 
 def _label(x: float) -> str:
@@ -197,7 +191,7 @@ def _fault_error(mapping: ChipMapping) -> bytes:
     ax.set_title("Weight error due to stuck devices", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     ax.margins(y=0.12)
-    return _png(fig)
+    return png_bytes(fig, _DPI, tight=False)
 
 
 def _energy(cost: ChipCost) -> bytes:
@@ -225,4 +219,4 @@ def _energy(cost: ChipCost) -> bytes:
     for ax in (ax_e, ax_t):
         _style_bars(ax, names)
         ax.margins(y=0.08)
-    return _png(fig)
+    return png_bytes(fig, _DPI, tight=False)

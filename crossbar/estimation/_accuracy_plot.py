@@ -1,10 +1,9 @@
 """Accuracy vs time after programming: each chip's curve, the mean and its 95 % confidence band."""
 
-import io
-
 import numpy as np
 
-from ._estimation import AccuracyEstimate
+from .._png import png_bytes
+from ._estimate import AccuracyEstimate
 
 
 def accuracy_plot(estimates: dict[str, AccuracyEstimate], title: str) -> bytes:
@@ -33,6 +32,4 @@ def accuracy_plot(estimates: dict[str, AccuracyEstimate], title: str) -> bytes:
     ax.set_title(f"{title}\n(thin lines: single chips; bands: 95 % CI of the mean)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    return buffer.getvalue()
+    return png_bytes(fig, 120)

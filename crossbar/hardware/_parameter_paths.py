@@ -12,7 +12,7 @@ import dataclasses
 import equinox as eqx
 import numpy as np
 
-from ._crossbar import Crossbar
+from ..array import Crossbar
 
 _ALIASES = {
     "adc": ("periphery", "adc"),
@@ -28,7 +28,7 @@ _PREFIXES = (
 )
 
 
-def resolve(path: str, crossbar: Crossbar) -> tuple[str, ...]:
+def parameter_chain(path: str, crossbar: Crossbar) -> tuple[str, ...]:
     """The attribute chain of ``path`` in ``crossbar``; ``ValueError`` for a path that names no parameter."""
     if not isinstance(path, str) or not path:
         raise ValueError(f"expected a parameter path like device.drift_scale, got {path!r}")

@@ -2,15 +2,13 @@
 
 from device_models import PCM, RRAM, Ideal
 
-from ._adc import ADC
-from ._crossbar import Crossbar
-from ._dac import DAC
-from ._periphery import Periphery
+from ..array import ADC, DAC, Crossbar, Periphery
 
 PRESETS: dict[str, Crossbar] = {
     # aihwkit's InferenceRPUConfig defaults with PCMLikeNoiseModel (g_max 25 uS) and GlobalDriftCompensation:
     # 512 x 512 tiles, differential pairs scaled to each tile's abs-max, 7-bit DAC, 9-bit ADC with bound 12,
-    # output noise 0.06, abs-max noise management, iterative bound management (models.md sections 1 and 5).
+    # output noise 0.06, abs-max noise management, iterative bound management (docs/models.md sections 1
+    # and 5).
     "aihwkit-pcm": Crossbar(device=PCM(), periphery=Periphery(), drift_compensation="global"),
     # The same chip with the CMO/HfOx RRAM model in place of PCM.
     "rram": Crossbar(device=RRAM(), periphery=Periphery(), drift_compensation="global"),

@@ -4,8 +4,9 @@ another device model), a device preset or YAML file, or a chip's calibration pro
 import dataclasses
 from pathlib import Path
 
-from ._crossbar import Crossbar
-from ._input_error import InputError
+from .._input_error import InputError
+from ..array import Crossbar
+from ._presets import PRESETS
 
 
 def resolve_device(spec: str):
@@ -35,8 +36,6 @@ def load_profile(path: str | Path):
 
 def preset_crossbar(name: str, device: str | None = None, option: str = "--preset") -> Crossbar:
     """The preset ``name``, with the device model ``device`` (a preset or file) in place of its own."""
-    from .presets import PRESETS
-
     if name not in PRESETS:
         raise InputError(f"{option}: {name!r} is not a preset; expected one of {', '.join(PRESETS)}")
     crossbar = PRESETS[name]

@@ -1,4 +1,4 @@
-"""Exact IR drop of a crossbar tile: the resistive network of models.md section 6.
+"""Exact IR drop of a crossbar tile: the resistive network of docs/models.md section 6.
 
 SI units in this module: conductance in S, voltage in V, current in A, wire resistance in Ohm.
 
@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from device_models._iv import sinh_current
-from device_models._validation import require, require_finite_nonnegative
+from device_models import sinh_current
+from emulator_common.validation import require, require_finite_nonnegative
 
 _ROW = (1, True)  # row lines: along axis 1 (j), open end at j = C-1, driver before j = 0
 _COL = (0, False)  # column lines: along axis 0 (i), open end at i = 0, ground after i = R-1

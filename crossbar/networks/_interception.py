@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Jaxpr, JaxprEqn, Literal
 
+from ._matrix_layer import MatrixLayer
 from ._matrix_product import MatrixProduct, products_of
-from ._network_weights import MatrixLayer
 
 # primitives that call a sub-jaxpr with the equation's inputs, and the parameter holding it
 _CALLS = {

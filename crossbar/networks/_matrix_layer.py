@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._input_error import InputError
+from .._input_error import InputError
 
 _MVMS_PREFIX = "mvms/"
 

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._network_weights import MatrixLayer, unroll_convolution
+from ._matrix_layer import MatrixLayer, unroll_convolution
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from ._input_error import InputError
+from .._input_error import InputError
+from ._matrix_layer import MatrixLayer
 from ._matrix_product import products_of
-from ._network_weights import MatrixLayer
 from ._onnx_operators import OPERATORS
 
 
@@ -71,6 +71,11 @@ class OnnxModel:
         return [
             layer for product in products_of(self.apply, self.params, example) for layer in product.layers()
         ]
+
+    def output_size(self) -> int:
+        """The size of the output's last axis (the classes of a classifier)."""
+        example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
+        return jax.eval_shape(lambda x: self.apply(self.params, x), example).shape[-1]
 
 
 def load_onnx(path: str | os.PathLike) -> OnnxModel:

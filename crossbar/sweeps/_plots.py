@@ -1,10 +1,11 @@
 """Figures of a sweep: each metric against each axis (one line per read time), and heatmaps for pairs of axes
 (at the last read time). Values are means over trials and over the points' other axes."""
 
-import io
-
 import numpy as np
-from matplotlib.figure import Figure  # not pyplot: a caller's backend stays as it is
+from matplotlib.figure import Figure
+
+from .._png import png_bytes
+from ..estimation import human_time
 
 _LABELS = {"accuracy": "accuracy (%)", "output_error": "output error (relative)"}
 
@@ -20,7 +21,7 @@ def axis_plot(summary: list[dict], axis: str, metrics: tuple[str, ...]) -> bytes
         scale = 100.0 if metric == "accuracy" else 1.0
         for t in sorted({row["t_s"] for row in summary}):
             means = [scale * _cell(summary, {axis: v, "t_s": t}, metric) for v in values]
-            ax.plot(positions, means, "o-", label=_time_label(t))
+            ax.plot(positions, means, "o-", label=human_time(t))
         if not numeric:
             ax.set_xticks(positions, [str(v) for v in values])
         elif all(isinstance(v, int) for v in values):
@@ -30,7 +31,7 @@ def axis_plot(summary: list[dict], axis: str, metrics: tuple[str, ...]) -> bytes
         ax.grid(alpha=0.3)
     panels[0][0].legend(title="after programming", fontsize=8)
     fig.suptitle(f"mean over trials and the other axes, against {axis}", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def heatmap(summary: list[dict], first: str, second: str, metric: str) -> bytes:
@@ -49,8 +50,8 @@ def heatmap(summary: list[dict], first: str, second: str, metric: str) -> bytes:
     for (i, j), value in np.ndenumerate(grid):
         ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
     fig.colorbar(image, ax=ax, label=_LABELS[metric])
-    ax.set_title(f"{metric} at {_time_label(t)} after programming (mean)", fontsize=10)
-    return _png(fig)
+    ax.set_title(f"{metric} at {human_time(t)} after programming (mean)", fontsize=10)
+    return png_bytes(fig)
 
 
 def _cell(summary: list[dict], where: dict, metric: str) -> float:
@@ -64,15 +65,3 @@ def _ordered(values: set) -> list:
         return sorted(values)
     except TypeError:  # mixed kinds (e.g. None and numbers): keep a stable order by text
         return sorted(values, key=str)
-
-
-def _time_label(seconds: float) -> str:
-    from .estimate_command import human_time
-
-    return human_time(seconds)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()

@@ -10,13 +10,11 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
-import scipy.stats
+from emulator_common.atomic_write import atomic_write
 
-from device_models._atomic_write import atomic_write
-
-from ._input_error import InputError
-from ._sweep_spec import SweepSpec
+from .._input_error import InputError
+from ..estimation import trial_statistics
+from ._spec import SweepSpec
 
 
 class ResultStore:
@@ -66,8 +64,8 @@ class ResultStore:
 
 
 def summary_rows(rows: list[dict], axes: list[str], metrics: tuple[str, ...]) -> list[dict]:
-    """Per point and time: the point's parameters, trials, and each metric's mean, std (ddof 1) and 95 %
-    confidence interval of the mean (Student's t; NaN with one trial), sorted by point and time."""
+    """Per point and time: the point's parameters, trials, and each metric's mean, std and 95 % confidence
+    interval of the mean (``trial_statistics``: NaN with one trial), sorted by point and time."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["point"], row["t_s"]), []).append(row)
@@ -75,12 +73,9 @@ def summary_rows(rows: list[dict], axes: list[str], metrics: tuple[str, ...]) ->
     for (point, t), members in sorted(groups.items()):
         entry = {"point": point, **{a: members[0][a] for a in axes}, "t_s": t, "trials": len(members)}
         for metric in metrics:
-            values = np.array([m[metric] for m in members])
-            mean, n = float(np.mean(values)), len(values)
-            std = float(np.std(values, ddof=1)) if n > 1 else float("nan")  # undefined for one trial
-            half = float(scipy.stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
-            entry |= {f"{metric}_mean": mean, f"{metric}_std": std}
-            entry |= {f"{metric}_ci95_low": mean - half, f"{metric}_ci95_high": mean + half}
+            stats = trial_statistics([m[metric] for m in members])
+            entry |= {f"{metric}_mean": stats.mean, f"{metric}_std": stats.std}
+            entry |= {f"{metric}_ci95_low": stats.ci95_low, f"{metric}_ci95_high": stats.ci95_high}
         summary.append(entry)
     return summary
 

@@ -19,23 +19,22 @@ import numpy as np
 
 from calibration import ChipProfile
 
-from ._crossbar import Crossbar
-from ._estimation import (
+from ..array import Crossbar
+from ..estimation import (
     EXAMPLES_PER_STEP,
     TRIALS_PER_STEP,
+    Examples,
     Model,
-    digital_logits,
+    Stages,
     evaluate,
-    example_chunks,
     hardware_arrays,
     monte_carlo,
     program,
     read,
     trial_keys,
 )
-from ._matrix_product import products_of
-from ._parameter_paths import with_parameter
-from .onnx_model import load_onnx
+from ..hardware import with_parameter
+from ..networks import load_onnx, products_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,11 +52,11 @@ class SweepInputs:
     axes: dict[str, tuple[str, ...]]
 
     @functools.cached_property
-    def identity(self) -> tuple[str, str]:
-        """SHA-256 of the model's bytes and of the pickled hardware: what a process's loaded state is for."""
-        return tuple(
-            hashlib.sha256(part).hexdigest() for part in (self.model_bytes, pickle.dumps(self.hardware))
-        )
+    def identity(self) -> tuple[str, ...]:
+        """SHA-256 of the model's bytes, the pickled hardware and the data: what a process's loaded state is
+        for."""
+        parts = (self.model_bytes, pickle.dumps(self.hardware), self.x.tobytes(), self.y.tobytes())
+        return tuple(hashlib.sha256(part).hexdigest() for part in parts)
 
 
 def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[list[int]]:
@@ -73,28 +72,20 @@ def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[
 def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
     """Rows (one per point, trial and time: the point's index and parameters, trial, t_s, accuracy,
     output_error) of the points ``{index: {path: value}}``, vectorized."""
-    model, products, base = _loaded(inputs)
+    model, products, base, examples = _loaded(inputs)
     arrays = [_point_arrays(inputs, base, point) for point in points.values()]
     crossbars = _stack([[c for c, _ in a] for a in arrays])
     targets = _stack([[t for _, t in a] for a in arrays])
     root = jax.random.key(inputs.seed)
     keys = jnp.stack([trial_keys(jax.random.fold_in(root, index), inputs.trials) for index in points])
-    chunks = example_chunks(len(inputs.x), EXAMPLES_PER_STEP)
-    digital = digital_logits(model.apply, model.params, inputs.x, chunks)
-    reference = sum(float(jnp.sum(jnp.square(d))) for d in digital)
-    counts, squared = monte_carlo(
-        lambda: _program_points(crossbars, targets, keys),
-        lambda programmed, t: _read_points(crossbars, keys, programmed, t),
-        lambda reads, *step: _evaluate_points(model, crossbars, keys, reads, *step),
-        inputs.times,
-        inputs.x,
-        inputs.y,
-        chunks,
-        digital,
-        (len(points), inputs.trials),
-        lambda: None,
+    chunk = Stages(
+        functools.partial(_program_points, crossbars, targets, keys),
+        functools.partial(_read_points, crossbars, keys),
+        functools.partial(_evaluate_points, model, crossbars, keys),
+        keys.shape,
     )
-    accuracy, output_error = counts / len(inputs.x), np.sqrt(squared / reference)
+    counts, squared = monte_carlo(chunk, examples, inputs.times, lambda: None)
+    accuracy, output_error = counts / len(inputs.x), np.sqrt(squared / examples.digital_square_sum())
     return [
         {
             "point": index,
@@ -121,9 +112,9 @@ def _read_points(crossbars, keys, programmed, t):
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
-def _evaluate_points(model, crossbars, keys, reads, t, chunk_index, xb, yb, digital):
+def _evaluate_points(model, crossbars, keys, reads, t, step, xb, yb, digital):
     def one(c, k, r):
-        return evaluate(model, TRIALS_PER_STEP, c, k, r, t, chunk_index, xb, yb, digital)
+        return evaluate(model, TRIALS_PER_STEP, c, k, r, t, step, xb, yb, digital)
 
     return jax.vmap(one)(crossbars, keys, reads)
 
@@ -142,7 +133,7 @@ def _point_arrays(inputs: SweepInputs, base: list, point: dict) -> list:
         return crossbar
 
     if isinstance(inputs.hardware, Crossbar):
-        _, products, _ = _loaded(inputs)
+        products = _loaded(inputs)[1]
         return hardware_arrays(configured(inputs.hardware), products)
     return [(configured(crossbar), targets) for crossbar, targets in base]
 
@@ -151,8 +142,8 @@ _CACHE: dict = {}
 
 
 def _loaded(inputs: SweepInputs):
-    """The model, its products and the base arrays, loaded once per process and reused by later chunks (so
-    their compiled programs are reused too)."""
+    """The model, its products, the base arrays and the examples with their digital outputs, loaded once per
+    process and reused by later chunks (so their compiled programs are reused too)."""
     key = inputs.identity
     if key not in _CACHE:
         with tempfile.TemporaryDirectory() as folder:
@@ -161,5 +152,7 @@ def _loaded(inputs: SweepInputs):
             model = load_onnx(path)
         example = jax.ShapeDtypeStruct(inputs.x[:1].shape, jnp.float32)
         products = products_of(model.apply, model.params, example)
-        _CACHE[key] = (Model(model.apply, model.params), products, hardware_arrays(inputs.hardware, products))
+        examples = Examples.of(model.apply, model.params, inputs.x, inputs.y, EXAMPLES_PER_STEP)
+        arrays = hardware_arrays(inputs.hardware, products)
+        _CACHE[key] = (Model(model.apply, model.params), products, arrays, examples)
     return _CACHE[key]

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ._input_error import InputError
-from ._parameter_paths import resolve, with_parameter
-from .estimate_command import DATA_RANGE
+from .._input_error import InputError
+from ..estimation import parse_times, split_data_range
+from ..hardware import parameter_chain, with_parameter
 
 METRICS = ("accuracy", "output_error")
 _KEYS = (
@@ -51,7 +51,8 @@ class SweepSpec:
         path: the spec file; sha256: of its bytes (results remember which spec made them).
         model: the ONNX file; data: the data spec (``crossbar estimate --data``).
         hardware: ``{"preset": NAME, "device": SPEC or None}`` or ``{"chip": PATH}``.
-        times: read times (s); trials: chips per point; seed; metrics; batch: points vectorized together.
+        times: read times (s); trials: chips per point; seed; metrics; points_per_chunk: points vectorized
+            together (the spec's ``batch``).
         axes: parameter path -> its chain in the crossbar (``times`` is not an axis here: every point is read
             at every time).
         grid_axes: the axes given as grids (the others are random).
@@ -67,7 +68,7 @@ class SweepSpec:
     trials: int
     seed: int
     metrics: tuple[str, ...]
-    batch: int
+    points_per_chunk: int
     axes: dict[str, tuple[str, ...]]
     grid_axes: tuple[str, ...]
     points: tuple[dict, ...]
@@ -77,17 +78,58 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     """Read and check a sweep spec; ``base_of(hardware)`` gives the base crossbar the axes apply to (a
     preset's, or a chip's first layer's). Raises ``InputError("FILE: YAML.PATH: expected ...")``."""
     path = Path(path)
+    raw, data = _read(path)
+
+    def fail(where: str, message: str):
+        raise InputError(f"{path}: {where}: {message}")
+
+    _check_fields(data, path, fail)
+    model, data_spec = _model(data, path, fail), _data(data, path, fail)
+    hardware = _hardware(data, path, fail)
+    times = _times(data.get("times"), "times", fail)
+    trials = _integer(data, "trials", 5, 1, fail)
+    seed = _integer(data, "seed", 0, 0, fail)
+    if seed >= 2**32:
+        fail("seed", f"expected an integer in [0, 2**32), got {seed}")
+    points_per_chunk = _integer(data, "batch", 8, 1, fail)
+    metrics = _metrics(data, fail)
+    times, axes = _axes_and_times(data, times, fail)
+    try:
+        base = base_of(hardware)
+    except InputError as error:  # the message names the field: preset, device or chip
+        raise InputError(f"{path}: {error}") from None
+    chains, grid, random = _axes(axes, base, hardware, fail)
+    draws = _draw(random, _samples(data, random, fail), seed)
+    return SweepSpec(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        model=model,
+        data=data_spec,
+        hardware=hardware,
+        times=times,
+        trials=trials,
+        seed=seed,
+        metrics=metrics,
+        points_per_chunk=points_per_chunk,
+        axes=chains,
+        grid_axes=tuple(grid),
+        points=_points(grid, draws, chains, base, fail),
+    )
+
+
+def _read(path: Path) -> tuple[bytes, object]:
+    """The spec's bytes and its YAML."""
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw)
+        return raw, yaml.safe_load(raw)
     except OSError as error:
         raise InputError(f"{path}: cannot read the file ({error.strerror})") from None
     except (yaml.YAMLError, ValueError, RecursionError):
         raise InputError(f"{path}: not valid YAML") from None
 
-    def fail(where: str, message: str):
-        raise InputError(f"{path}: {where}: {message}")
 
+def _check_fields(data, path: Path, fail) -> None:
+    """A mapping of known fields, with the required ones."""
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping with model, data and axes, got {type(data).__name__}")
     for key in data:
@@ -96,25 +138,35 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     for key in ("model", "data", "axes"):
         if key not in data:
             fail(key, "missing (required)")
+
+
+def _model(data: dict, path: Path, fail) -> Path:
+    """The ONNX file, relative to the spec."""
     model = _string(data, "model", fail)
     model_path = (path.parent / model) if not Path(model).is_absolute() else Path(model)
     if not model_path.is_file():
         fail("model", f"no such file {model_path}")
+    return model_path
+
+
+def _data(data: dict, path: Path, fail) -> str:
+    """The data spec; a file beside the spec keeps its ``[a:b]`` range."""
     data_spec = _string(data, "data", fail)
-    name, rows = _split_range(data_spec)
+    name, rows = split_data_range(data_spec)
     if name not in ("mnist", "digits") and (path.parent / name).exists():
-        data_spec = str(path.parent / name) + rows  # a file beside the spec
-    hardware = _hardware(data, path, fail)
-    times = _times(data.get("times"), "times", fail)
-    trials = _integer(data, "trials", 5, 1, fail)
-    seed = _integer(data, "seed", 0, 0, fail)
-    if seed >= 2**32:
-        fail("seed", f"expected an integer in [0, 2**32), got {seed}")
-    batch = _integer(data, "batch", 8, 1, fail)
+        return str(path.parent / name) + rows
+    return data_spec
+
+
+def _metrics(data: dict, fail) -> tuple[str, ...]:
     metrics = data.get("metrics", ["accuracy"])
     if not isinstance(metrics, list) or not metrics or any(m not in METRICS for m in metrics):
         fail("metrics", f"expected a non-empty list of {', '.join(METRICS)}, got {metrics!r}")
+    return tuple(metrics)
 
+
+def _axes_and_times(data: dict, times: tuple[float, ...], fail) -> tuple[tuple[float, ...], dict]:
+    """The read times (``times`` from the top level, or an axis named times) and the other axes."""
     axes = data["axes"]
     if not isinstance(axes, dict) or not axes:
         fail("axes", "expected a non-empty mapping of parameter path -> values")
@@ -125,15 +177,16 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     axes = {key: value for key, value in axes.items() if key != "times"}
     if not axes:
         fail("axes", "expected at least one parameter besides times")
-    try:
-        base = base_of(hardware)
-    except InputError as error:  # the message names the field: preset, device or chip
-        raise InputError(f"{path}: {error}") from None
+    return times, axes
+
+
+def _axes(axes: dict, base, hardware: dict, fail) -> tuple[dict, dict, dict]:
+    """Each axis's chain in the base crossbar, and its values: grid axes (values) and random ones."""
     chains, grid, random = {}, {}, {}
     for name, values in axes.items():
         where = f"axes.{name}"
         try:
-            chains[name] = resolve(name, base)
+            chains[name] = parameter_chain(name, base)
         except ValueError as error:
             fail(where, str(error))
         fixed = chains[name][0] in ("tile_rows", "tile_cols", "mapping", "r_row", "r_col")
@@ -145,13 +198,22 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
             random[name] = _random_axis(values, where, fail)
         else:
             grid[name] = _grid_axis(values, where, fail)
+    return chains, grid, random
+
+
+def _samples(data: dict, random: dict, fail) -> int:
+    """Joint draws of the random axes (1 without random axes)."""
     samples = data.get("samples")
     if random and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
         needed = f"random axes {', '.join(random)} need it"
         fail("samples", f"expected an integer >= 1 ({needed}), got {samples!r}")
     if not random and samples is not None:
         fail("samples", "given, but no axis is random (uniform, log_uniform or choice)")
-    draws = _draw(random, samples or 1, seed)
+    return samples or 1
+
+
+def _points(grid: dict, draws: list[dict], chains: dict, base, fail) -> tuple[dict, ...]:
+    """Every combination of the grid axes with each draw; each checked on the base crossbar."""
     points = tuple(
         {**dict(zip(grid, combination, strict=True)), **draw}
         for combination in itertools.product(*grid.values())
@@ -164,27 +226,7 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
                 crossbar = with_parameter(crossbar, chains[name], value)
             except ValueError as error:
                 fail(f"axes.{name}", f"value {value!r} (point {index}): {error}")
-    return SweepSpec(
-        path=path,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        model=model_path,
-        data=data_spec,
-        hardware=hardware,
-        times=times,
-        trials=trials,
-        seed=seed,
-        metrics=tuple(metrics),
-        batch=batch,
-        axes=chains,
-        grid_axes=tuple(grid),
-        points=points,
-    )
-
-
-def _split_range(data_spec: str) -> tuple[str, str]:
-    """``name[START:STOP]`` -> (name, "[START:STOP]"); no range -> (name, "")."""
-    match = DATA_RANGE.match(data_spec)
-    return (match.group(1), f"[{match.group(2)}]") if match else (data_spec, "")
+    return points
 
 
 def _string(data: dict, key: str, fail) -> str:
@@ -218,8 +260,6 @@ def _hardware(data: dict, path: Path, fail) -> dict:
 
 
 def _times(value, where: str, fail) -> tuple[float, ...]:
-    from .estimate_command import parse_times
-
     if value is None:
         return parse_times(_DEFAULT_TIMES)
     if not isinstance(value, list) or not value:

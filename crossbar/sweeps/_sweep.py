@@ -10,19 +10,18 @@ from pathlib import Path
 from tqdm import tqdm
 
 from calibration import ChipProfile
-from device_models._atomic_write import atomic_write
+from emulator_common.atomic_write import atomic_write
 
-from ._chip_arrays import ChipNotEmulated
-from ._crossbar import Crossbar
-from ._hardware import load_profile, preset_crossbar, resolve_device
-from ._input_error import InputError
-from ._mapper import NetworkDoesNotFit
-from ._sweep_plots import axis_plot, heatmap
-from ._sweep_results import ResultStore, csv_text, summary_rows
-from ._sweep_run import SweepInputs, chunks_of, run_chunk
-from ._sweep_spec import SweepSpec, load_spec
-from .estimate_command import load_data, output_size
-from .onnx_model import load_onnx
+from .._input_error import InputError
+from ..array import Crossbar
+from ..compiler import ChipNotEmulated, NetworkDoesNotFit, chip_periphery
+from ..estimation import load_data
+from ..hardware import load_profile, preset_crossbar, resolve_device
+from ..networks import load_onnx
+from ._plots import axis_plot, heatmap
+from ._results import ResultStore, csv_text, summary_rows
+from ._run import SweepInputs, chunks_of, run_chunk
+from ._spec import SweepSpec, load_spec
 
 
 def run_sweep(
@@ -41,24 +40,9 @@ def run_sweep(
         raise InputError(f"--scheduler: expected inprocess, local or tcp://HOST:PORT, got {scheduler!r}")
     if workers < 1:
         raise InputError(f"--workers: expected an integer >= 1, got {workers}")
-    hardware_of = _HardwareCache()
-    spec = load_spec(spec_path, lambda h: hardware_of.base(h))
-    with _named(spec.path, "model"):
-        model = load_onnx(spec.model)
-    with _named(spec.path, "data"):
-        x, y = load_data(spec.data, model.input_shape, output_size(model))
-    inputs = SweepInputs(
-        spec.model.read_bytes(),
-        x,
-        y,
-        hardware_of(spec.hardware),
-        spec.times,
-        spec.trials,
-        spec.seed,
-        spec.axes,
-    )
+    spec, inputs = sweep_inputs(spec_path)
     try:  # compiles the network onto a chip: it must fit before any file is written
-        chunks = chunks_of(spec.points, inputs, spec.batch)
+        chunks = chunks_of(spec.points, inputs, spec.points_per_chunk)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"{spec.path}: chip: {error}") from None
     with _executor(scheduler, workers) as execute:
@@ -82,7 +66,7 @@ def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
     with _named(spec.path, "model"):
         model = load_onnx(spec.model)
     with _named(spec.path, "data"):
-        x, y = load_data(spec.data, model.input_shape, output_size(model))
+        x, y = load_data(spec.data, model.input_shape, model.output_size())
     hardware = hardware_of(spec.hardware)
     inputs = SweepInputs(
         spec.model.read_bytes(), x, y, hardware, spec.times, spec.trials, spec.seed, spec.axes
@@ -204,7 +188,5 @@ class _HardwareCache:
         resolved = self(hardware)
         if isinstance(resolved, Crossbar):
             return resolved
-        from ._chip_arrays import chip_periphery
-
         device = resolved.tile_device(0)
         return Crossbar(device=device, periphery=chip_periphery(resolved), drift_compensation="global")

@@ -1,0 +1,19 @@
+"""The compiler: a trained network's weight matrices onto the tiles of one real chip, as its calibration
+profile has it (placement, fault-aware permutation and compensation, per-tile windows, gains and offsets),
+the mapping file and report, the cost model, and the compiled chip as the tile grids the emulator runs."""
+
+from ._chip_arrays import ChipNotEmulated as ChipNotEmulated
+from ._chip_arrays import chip_arrays as chip_arrays
+from ._chip_arrays import chip_periphery as chip_periphery
+from ._cost_model import COMPONENTS as COMPONENTS
+from ._cost_model import ChipCost as ChipCost
+from ._cost_model import LayerCost as LayerCost
+from ._cost_model import estimate_cost as estimate_cost
+from ._mapper import ChipMapping as ChipMapping
+from ._mapper import LayerMapping as LayerMapping
+from ._mapper import MappedBlock as MappedBlock
+from ._mapper import NetworkDoesNotFit as NetworkDoesNotFit
+from ._mapper import compile_network as compile_network
+from ._mapper import held_weights as held_weights
+from ._mapping_file import mapping_document as mapping_document
+from ._output import write_compiled as write_compiled

@@ -1,0 +1,29 @@
+"""Accuracy over time: a network run on N emulated chips, each programmed once and read at every time after
+programming (Monte Carlo), with the statistics of the trials, the data, the times and the records."""
+
+from ._accuracy_plot import accuracy_plot as accuracy_plot
+from ._data import load_data as load_data
+from ._data import split_data_range as split_data_range
+from ._estimate import AccuracyEstimate as AccuracyEstimate
+from ._estimate import estimate_accuracy as estimate_accuracy
+from ._estimate import hardware_arrays as hardware_arrays
+from ._monte_carlo import EXAMPLES_PER_STEP as EXAMPLES_PER_STEP
+from ._monte_carlo import TRIALS_PER_STEP as TRIALS_PER_STEP
+from ._monte_carlo import Examples as Examples
+from ._monte_carlo import Model as Model
+from ._monte_carlo import Stages as Stages
+from ._monte_carlo import evaluate as evaluate
+from ._monte_carlo import monte_carlo as monte_carlo
+from ._monte_carlo import program as program
+from ._monte_carlo import read as read
+from ._monte_carlo import trial_keys as trial_keys
+from ._records import chip_config as chip_config
+from ._records import estimate_document as estimate_document
+from ._records import estimate_table as estimate_table
+from ._records import hardware_label as hardware_label
+from ._records import preset_config as preset_config
+from ._statistics import TrialStatistics as TrialStatistics
+from ._statistics import trial_statistics as trial_statistics
+from ._times import TIME_UNITS as TIME_UNITS
+from ._times import human_time as human_time
+from ._times import parse_times as parse_times

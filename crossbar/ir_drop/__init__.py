@@ -1,0 +1,6 @@
+"""IR drop of a crossbar tile: the exact steady state of its resistive network of row and column wires
+(docs/models.md section 6). SI units: conductance in S, voltage in V, current in A, wire resistance in ohm."""
+
+from ._solver import column_currents as column_currents
+from ._solver import column_currents_nonlinear as column_currents_nonlinear
+from ._solver import effective_matrix as effective_matrix

@@ -1,0 +1,7 @@
+"""Training networks to put on a chip: a small multilayer perceptron in JAX, for demos and tutorials."""
+
+from ._mlp import accuracy as accuracy
+from ._mlp import init_mlp as init_mlp
+from ._mlp import mlp_apply as mlp_apply
+from ._mlp import mlp_onnx_bytes as mlp_onnx_bytes
+from ._mlp import train_mlp as train_mlp
