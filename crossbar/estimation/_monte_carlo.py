@@ -175,7 +175,9 @@ def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[Matr
         outputs = []
         for rows in product.rows():
             i = next(position)
-            outputs.append(crossbars[i].matmul(jax.random.fold_in(key, i), chip[i], rows))
+            k = jax.random.fold_in(key, i)
+            k = k if product.step is None else jax.random.fold_in(k, product.step)
+            outputs.append(crossbars[i].matmul(k, chip[i], rows))
         return product.assemble(outputs)
 
     return on_product

@@ -27,6 +27,10 @@ class MatrixProduct:
         groups: convolution groups (1 for a dense product).
         positions: output positions per example (a convolution's output size; a dense product's extra axes).
         window: a convolution's (strides, (begin, end) pads, dilations) per spatial axis, or ``None``.
+        repeats: how many times per inference the model computes this product with the same weight: the
+            steps of a recurrence evaluated under ``jax.lax.scan``, whose body hands the product over once.
+        step: the index (a traced integer) of the current repeat inside such a loop, or ``None``; a chip
+            draws each repeat's noise afresh from it.
     """
 
     name: str
@@ -36,6 +40,8 @@ class MatrixProduct:
     groups: int
     positions: tuple[int, ...]
     window: tuple | None = None
+    repeats: int = 1
+    step: jax.Array | None = None
 
     def matrices(self) -> list[np.ndarray]:
         """The (IN, OUT) matrix of each group."""
@@ -45,8 +51,8 @@ class MatrixProduct:
 
     def layers(self) -> list[MatrixLayer]:
         """The matrices as layers a chip holds: one per group (named NAME/group{g} when grouped), each with
-        the product's output positions as its matrix-vector products per inference."""
-        mvms = math.prod(self.positions)
+        the product's output positions times its repeats as its matrix-vector products per inference."""
+        mvms = math.prod(self.positions) * self.repeats
         return [
             MatrixLayer(
                 self.name if self.groups == 1 else f"{self.name}/group{g}", np.asarray(m, np.float64), mvms
