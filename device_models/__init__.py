@@ -6,6 +6,7 @@ whose physical parameters are arrays, so any of them can be swept with ``jax.vma
 
 from ._device import AbstractDevice as AbstractDevice
 from ._faults import StuckAtFaults as StuckAtFaults
+from ._hermes import HermesPCM as HermesPCM
 from ._ideal import Ideal as Ideal
 from ._iv import sinh_current as sinh_current
 from ._pcm import PCM as PCM

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import assert_std
 
 from crossbar import ADC, DAC, Periphery, managed_mvm
 
@@ -110,3 +111,33 @@ def test_same_key_same_numbers_and_jit_matches():
     jitted = jax.jit(lambda k, x, w: managed_mvm(k, x, w, Periphery()))(KEY, x, w)
     np.testing.assert_array_equal(eager, managed_mvm(KEY, x, w, Periphery()))
     np.testing.assert_allclose(eager, jitted, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["additive", "pcm_read"])
+def test_weight_noise_has_the_closed_form_std_per_output(kind):
+    """Output-referred weight noise (aihwkit's w_noise): sigma^2 = out^2 + sigma_w^2 ||v||^2 (additive) or
+    out^2 + sigma_w^2 sum_j |w_ij| v_j^2 (pcm_read), tested per output column over n vectors."""
+    n, rows, cols = 20_000, 16, 4
+    v = jnp.tile(jnp.linspace(-1.0, 1.0, rows)[None, :], (n, 1))  # abs-max 1: the DAC passes it unchanged
+    w = jnp.linspace(-2.0, 2.0, rows * cols).reshape(rows, cols)
+    periphery = Periphery(
+        dac=DAC(bits=None),
+        adc=ADC(bits=None, bound=1e30),
+        output_noise=0.05,
+        weight_noise=0.0175,
+        weight_noise_type=kind,
+        bound_management="none",
+    )
+    y = np.asarray(managed_mvm(KEY, v, w, periphery)) - np.asarray(v[:1] @ w)
+    v0 = np.asarray(v[0])
+    spread = np.sum(v0**2) if kind == "additive" else (v0**2) @ np.abs(np.asarray(w))
+    expected = np.sqrt(0.05**2 + 0.0175**2 * spread) * np.ones(cols)
+    assert_std(y.T, expected)  # each column's n draws
+
+
+def test_zero_weight_noise_draws_exactly_the_output_noise():
+    x = jax.random.normal(jax.random.key(1), (8, 32))
+    w = jax.random.normal(jax.random.key(2), (32, 16))
+    plain = managed_mvm(KEY, x, w, Periphery())
+    silent = managed_mvm(KEY, x, w, Periphery(weight_noise=0.0, weight_noise_type="pcm_read"))
+    np.testing.assert_array_equal(plain, silent)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from emulator_common.random import normal
 from emulator_common.validation import as_array, require_choice, require_finite_nonnegative, require_positive
@@ -20,6 +21,7 @@ from ._dac import DAC
 
 NOISE_MANAGEMENT = ("none", "abs_max", "fixed")
 BOUND_MANAGEMENT = ("none", "iterative")
+WEIGHT_NOISE = ("additive", "pcm_read")
 _MAX_BOUND_SCALE = 1000.0  # aihwkit's max_bm_factor
 _MAX_BOUND_RESOLUTION = 0.25  # aihwkit's max_bm_res: stop once r * (DAC step) exceeds it
 
@@ -35,6 +37,11 @@ class Periphery(eqx.Module):
         input_range: the divisor of ``"fixed"`` noise management.
         bound_management: ``"iterative"`` halves the inputs of a vector whose outputs clip at the ADC and
             converts again (aihwkit's ITERATIVE), ``"none"`` keeps the clipped result (static).
+        weight_noise: standard deviation sigma_w of output-referred weight noise, drawn afresh at every MVM
+            (aihwkit's w_noise; docs/models.md section 5): with ``weight_noise_type`` ``"additive"``, each
+            output gets sigma_w ||v|| xi; with ``"pcm_read"``, sigma_w sqrt(sum_j |w_ij| v_j^2) xi, v the
+            DAC's outputs. 0 turns it off.
+        weight_noise_type: ``"additive"`` or ``"pcm_read"`` (static).
     """
 
     dac: DAC = DAC()
@@ -43,9 +50,13 @@ class Periphery(eqx.Module):
     noise_management: str = eqx.field(static=True, default="abs_max")
     input_range: jax.Array = eqx.field(converter=as_array, default=1.0)
     bound_management: str = eqx.field(static=True, default="iterative")
+    weight_noise: jax.Array = eqx.field(converter=as_array, default=0.0)
+    weight_noise_type: str = eqx.field(static=True, default="additive")
 
     def __check_init__(self):
         require_finite_nonnegative("output_noise", self.output_noise)
+        require_finite_nonnegative("weight_noise", self.weight_noise)
+        require_choice("weight_noise_type", self.weight_noise_type, WEIGHT_NOISE)
         require_choice("noise_management", self.noise_management, NOISE_MANAGEMENT)
         require_positive("input_range", self.input_range)
         require_choice("bound_management", self.bound_management, BOUND_MANAGEMENT)
@@ -64,6 +75,23 @@ class Periphery(eqx.Module):
         while r <= limit:
             r, passes = 2.0 * r, passes + 1
         return passes
+
+    @property
+    def has_weight_noise(self) -> bool:
+        """Whether the weight noise may be nonzero (a traced value may be)."""
+        return isinstance(self.weight_noise, jax.core.Tracer) or bool(np.any(np.asarray(self.weight_noise)))
+
+    def output_sigma(self, v: jax.Array, w: jax.Array) -> jax.Array:
+        """Standard deviation of the noise on each analog output for DAC outputs v (B, R) through the tile's
+        weights w (R, C): the output noise and, where on, the weight noise (independent Gaussians, so their
+        variances add) -> (B, C) or a scalar."""
+        if not self.has_weight_noise:
+            return self.output_noise
+        if self.weight_noise_type == "additive":
+            spread = jnp.sqrt(jnp.sum(v * v, axis=-1, keepdims=True))
+        else:
+            spread = jnp.sqrt((v * v) @ jnp.abs(w))
+        return jnp.sqrt(self.output_noise**2 + (self.weight_noise * spread) ** 2)
 
     def input_scale(self, x: jax.Array) -> jax.Array:
         """Noise-management divisor per input vector: x (B, R) -> (B, 1)."""
@@ -118,7 +146,7 @@ def _managed_mvm(x, w, key, periphery, column_gain, column_offset, analog, analo
         v = periphery.dac(x / (scale * r))
         y = respond(v)
         noise_key = jax.random.fold_in(key, pass_index)
-        y = y + periphery.output_noise * normal(noise_key, y.shape, y.dtype)
+        y = y + periphery.output_sigma(v, w) * normal(noise_key, y.shape, y.dtype)
         if column_gain is not None:
             y = y * column_gain[None, :]
         if column_offset is not None:

@@ -1,0 +1,117 @@
+"""Equinox modules to and from plain mappings (YAML and JSON documents), every malformed field reported by
+its dotted path (``write_verify.response.p_max: expected ...``).
+
+Array fields hold finite numbers or nested lists of them; static fields hold their kind (an integer, a
+string, a boolean, or ``None`` where the field's type allows it); fields whose value is a module are nested
+mappings of that module's fields. A field left out takes its default.
+"""
+
+import dataclasses
+import math
+import types
+import typing
+
+import equinox as eqx
+import numpy as np
+
+
+def module_to_dict(module: eqx.Module) -> dict:
+    """Plain-Python mapping of a module's fields; ``None`` left out where it is the field's default."""
+    out = {}
+    for field in dataclasses.fields(module):
+        value = getattr(module, field.name)
+        if value is None:
+            if field.default is not None:
+                out[field.name] = None
+        elif isinstance(value, eqx.Module):
+            out[field.name] = module_to_dict(value)
+        elif isinstance(value, (str, int, bool)):
+            out[field.name] = value
+        else:
+            array = np.asarray(value)
+            out[field.name] = array.item() if array.ndim == 0 else array.tolist()
+    return out
+
+
+def module_from_dict(cls: type[eqx.Module], data, prefix: str = "", components: dict | None = None):
+    """``cls`` built from ``data``; ``components`` maps a field name to the module class it holds.
+
+    ``prefix`` is the mapping's dotted path in its document (``"device."``); ``ValueError`` messages start
+    with the full path of the field at fault.
+    """
+    components = components or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{prefix.rstrip('.') or 'document'}: expected a mapping, got {type(data).__name__}")
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields), key=str)
+    if unknown:
+        raise ValueError(f"{prefix}{unknown[0]}: unknown field; expected one of {', '.join(fields)}")
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key in components:
+            kwargs[key] = (
+                None if value is None else module_from_dict(components[key], value, f"{path}.", components)
+            )
+        elif fields[key].metadata.get("static", False):
+            kwargs[key] = _static_value(path, value, fields[key])
+        elif value is None and _allows_none(fields[key]):
+            kwargs[key] = None
+        else:
+            kwargs[key] = _number_or_array(path, value)
+    try:
+        return cls(**kwargs)
+    except ValueError as error:
+        raise ValueError(_full_path(str(error).split("\n")[0], prefix)) from None
+
+
+def _allows_none(field: dataclasses.Field) -> bool:
+    union = typing.get_origin(field.type) in (typing.Union, types.UnionType)
+    return field.default is None or (union and type(None) in typing.get_args(field.type))
+
+
+def _full_path(message: str, prefix: str) -> str:
+    """A component names its fields from its usual place (``response.p_max``); give the full path."""
+    own = prefix.rstrip(".").rsplit(".", 1)[-1] + "."
+    return prefix + message[len(own) :] if prefix and message.startswith(own) else message
+
+
+def _static_value(path: str, value, field: dataclasses.Field):
+    if value is None and _allows_none(field):
+        return None
+    kind = (
+        type(field.default)
+        if field.default is not None
+        else next(k for k in typing.get_args(field.type) if k is not type(None))
+    )
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{path}: expected true or false, got {value!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            none = " or null" if _allows_none(field) else ""
+            raise ValueError(f"{path}: expected an integer{none}, got {value!r}")
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: expected a string, got {value!r}")
+    else:
+        raise TypeError(f"{path}: unsupported static field of {kind}")
+    return value
+
+
+def _number_or_array(path: str, value) -> np.ndarray:
+    def is_number(x):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            return False
+        try:
+            return math.isfinite(x)
+        except OverflowError:  # an integer too large for a float
+            return False
+
+    try:
+        array = np.asarray(value, dtype=object)
+    except ValueError:
+        array = None
+    if value is None or array is None or array.size == 0 or not all(map(is_number, array.ravel())):
+        raise ValueError(f"{path}: expected a finite number (or a list of them), got {value!r}")
+    return array.astype(float)
