@@ -30,6 +30,10 @@ from .estimation import human_time as human_time
 from .estimation import load_data as load_data
 from .estimation import parse_times as parse_times
 from .hardware import PRESETS as PRESETS
+from .hardware import Chip as Chip
+from .hardware import load_hardware as load_hardware
+from .hardware import resolve_hardware as resolve_hardware
+from .hardware import save_hardware as save_hardware
 from .networks import InterceptedModel as InterceptedModel
 from .networks import MatrixLayer as MatrixLayer
 from .networks import OnnxModel as OnnxModel

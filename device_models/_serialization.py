@@ -23,7 +23,7 @@ from ._pulse_response import PulseResponse
 from ._rram import RRAM
 from ._write_verify import WriteVerify
 
-MODELS: dict[str, type[AbstractDevice]] = {"PCM": PCM, "HermesPCM": HermesPCM, "RRAM": RRAM, "Ideal": Ideal}
+MODELS: dict[str, type[AbstractDevice]] = {"PCM": PCM, "RRAM": RRAM, "Ideal": Ideal, "HermesPCM": HermesPCM}
 PRESETS: dict[str, AbstractDevice] = {"pcm": PCM(), "hermes": HermesPCM(), "rram": RRAM(), "ideal": Ideal()}
 COMPONENTS: dict[str, type[eqx.Module]] = {
     # fields of a device model that hold a component, and the component's class

@@ -28,9 +28,17 @@ def module_to_dict(module: eqx.Module) -> dict:
         elif isinstance(value, (str, int, bool)):
             out[field.name] = value
         else:
-            array = np.asarray(value)
-            out[field.name] = array.item() if array.ndim == 0 else array.tolist()
+            out[field.name] = _plain(np.asarray(value))
     return out
+
+
+def _plain(array: np.ndarray):
+    """An array as Python numbers (nested lists); float32 values as their shortest decimal that reads back
+    to the same float32 (0.04, not 0.03999999910593033)."""
+    if array.dtype == np.float32:
+        shortest = [float(str(v)) for v in array.ravel()]  # str of an np.float32 is its shortest decimal
+        return np.reshape(np.asarray(shortest), array.shape).tolist()
+    return array.tolist()
 
 
 def module_from_dict(cls: type[eqx.Module], data, prefix: str = "", components: dict | None = None):
@@ -71,9 +79,12 @@ def _allows_none(field: dataclasses.Field) -> bool:
 
 
 def _full_path(message: str, prefix: str) -> str:
-    """A component names its fields from its usual place (``response.p_max``); give the full path."""
+    """A module names its fields bare (``g_max``) or from its usual place (``response.p_max``); give the
+    full path (``device.g_max``, ``write_verify.response.p_max``)."""
     own = prefix.rstrip(".").rsplit(".", 1)[-1] + "."
-    return prefix + message[len(own) :] if prefix and message.startswith(own) else message
+    if not prefix or message.startswith(prefix):
+        return message
+    return prefix + (message[len(own) :] if message.startswith(own) else message)
 
 
 def _static_value(path: str, value, field: dataclasses.Field):

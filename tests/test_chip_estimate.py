@@ -23,12 +23,11 @@ import pytest
 from conftest import digits, digits_mlp, one_error_line
 
 import calibration
-import crossbar.estimation._estimate as estimation
 from crossbar.array import ADC, DAC, Crossbar, Periphery
 from crossbar.cli import main
 from crossbar.compiler import NetworkDoesNotFit, chip_arrays, chip_periphery, compile_network
 from crossbar.estimation import AccuracyEstimate, estimate_accuracy
-from crossbar.hardware import PRESETS
+from crossbar.hardware import PRESETS, Chip
 from crossbar.networks import MatrixLayer, load_onnx
 from crossbar.training import mlp_onnx_bytes
 from device_models import Ideal, to_dict
@@ -284,12 +283,11 @@ def right_answers(estimate: AccuracyEstimate) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_an_ideal_chip_with_ideal_converters_reproduces_the_digital_answers(scheme, model, monkeypatch):
+def test_an_ideal_chip_with_ideal_converters_reproduces_the_digital_answers(scheme, model):
     """Without faults, noise or converters, the compiled chip computes the network's own weights: every
     chip gets the digital count of right answers (to one answer, for a float32 near-tie)."""
-    monkeypatch.setattr(estimation, "chip_periphery", lambda profile: IDEAL_PERIPHERY)
-    chip = calibration.synthesize("ideal", 3, 0, rows=64, cols=64, scheme=scheme)
-    result = chip_estimate(model, chip, seed=0, trials=2)
+    profile = calibration.synthesize("ideal", 3, 0, rows=64, cols=64, scheme=scheme)
+    result = chip_estimate(model, Chip(profile, IDEAL_PERIPHERY), seed=0, trials=2)
     assert result.digital_accuracy == model.right / N
     assert result.accuracies.shape == (2, 2)
     assert np.all(np.abs(right_answers(result) - model.right) <= 1)
@@ -368,14 +366,20 @@ def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, c
     out = capsys.readouterr().out
     document = json.loads(out_json.read_text())
     profile = calibration.load(profiles.chip)
+    periphery = to_dict(chip_periphery(profile))
     assert document["config"] == {
-        "chip": str(profiles.chip),
-        "chip_id": "synthetic-rram-seed0",
-        "chip_sha256": hashlib.sha256(profiles.chip.read_bytes()).hexdigest(),
-        "technology": "rram",
-        "fault_aware": True,
-        "drift_compensation": "global",
-        "periphery": to_dict(chip_periphery(profile)),
+        "hardware": {
+            "name": "chip synthetic-rram-seed0",
+            "chip": {
+                "profile": str(profiles.chip.resolve()),
+                "sha256": hashlib.sha256(profiles.chip.read_bytes()).hexdigest(),
+            },
+            "device": {},
+            "periphery": {k: v for k, v in periphery.items() if k not in ("dac", "adc")},
+            "dac": periphery["dac"],
+            "adc": periphery["adc"],
+            "drift_compensation": "global",
+        },
         "model": str(model.path),
         "data": "digits[0:100]",
         "times_s": [1.0, DAY],
@@ -383,7 +387,7 @@ def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, c
         "seed": 3,
         "examples": 100,
     }
-    assert document["config"]["periphery"]["dac"]["bits"] == 7  # the synthesized chip's converters
+    assert document["config"]["hardware"]["dac"]["bits"] == 7  # the synthesized chip's converters
     x, y = digits()
     onnx = model.onnx
     right = int(np.sum(np.argmax(np.asarray(onnx.apply(onnx.params, x[:100])), axis=-1) == y[:100]))

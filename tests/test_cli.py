@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import one_error_line, run_cli
 
 from crossbar.cli import main
 
@@ -25,11 +25,17 @@ def test_unknown_command_is_one_line_and_exit_2():
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_presets_lists_every_device(capsys):
-    assert main(["presets"]) == 0
+def test_device_list_lists_every_device(capsys):
+    assert main(["device", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("pcm", "rram", "ideal"):
+    for name in ("pcm", "hermes", "rram", "ideal"):
         assert name in out
+
+
+def test_presets_is_retired_with_a_pointer_to_device_and_hardware(capsys):
+    assert main(["presets"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "crossbar device list" in line and "crossbar hardware list" in line
 
 
 def test_device_show_prints_loadable_yaml(capsys, tmp_path):

@@ -11,6 +11,7 @@ from conftest import one_error_line, run_cli
 import calibration
 from crossbar.cli import main
 from crossbar.cli._compile import compile_to_folder
+from crossbar.hardware import resolve_hardware
 
 OUTPUTS = {
     "mapping.json",
@@ -251,7 +252,7 @@ def test_a_failure_while_building_the_report_writes_nothing(inputs, tmp_path, mo
     monkeypatch.setattr(command, "report_files", fail)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        compile_to_folder(inputs[0], calibration.load(inputs[1]), inputs[1], out)
+        compile_to_folder(inputs[0], resolve_hardware(chip=str(inputs[1])), out)
     assert not out.exists() or not any(out.iterdir())
 
 

@@ -24,7 +24,7 @@ import crossbar.cli._estimate as estimate_command
 from crossbar import InputError
 from crossbar.cli import main
 from crossbar.estimation import AccuracyEstimate, estimate_accuracy, parse_times
-from crossbar.hardware import PRESETS
+from crossbar.hardware import PRESET_DOCUMENTS, PRESETS, document_of, hardware_of
 from crossbar.networks import load_onnx
 from crossbar.training import mlp_onnx_bytes
 from device_models import PCM, Ideal, to_dict
@@ -265,9 +265,9 @@ def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_
         assert set(row) == {"t_s", "mean", "std", "ci95", "trials"}
         assert row["trials"] == [digital] * 3  # ideal chips
         assert row["ci95"] == pytest.approx([digital, digital], abs=1e-14)
+    metadata = {key: PRESET_DOCUMENTS["ideal"][key] for key in ("name", "description", "sources")}
     assert document["config"] == {
-        "preset": "ideal",
-        "crossbar": {**to_dict(PRESETS["ideal"]), "device": {"model": "Ideal", **to_dict(Ideal())}},
+        "hardware": document_of(PRESETS["ideal"], metadata),
         "model": str(inputs.mlp),
         "data": "digits",
         "times_s": [1.0, 3600.0, 129600.0],
@@ -275,7 +275,8 @@ def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_
         "seed": 7,
         "examples": 1797,
     }
-    assert document["config"]["crossbar"]["tile_rows"] == 512  # resolved: defaults included
+    assert document["config"]["hardware"]["tile"]["rows"] == 512  # resolved: defaults included
+    assert document["config"]["hardware"]["device"] == {"model": "Ideal", **to_dict(Ideal())}
 
     import matplotlib.image
 
@@ -315,11 +316,10 @@ def test_device_replaces_the_presets_device_only(device, inputs, tmp_path, monke
     resolved = dataclasses.replace(PRESETS["aihwkit-pcm"], device=expected)
     assert len(calls) == 1 and bool(eqx.tree_equal(calls[0], resolved))
     assert bool(eqx.tree_equal(calls[0], PRESETS["aihwkit-pcm"])) == (device is None)
-    config = json.loads((tmp_path / "e.json").read_text())["config"]
-    device_config = {"model": type(expected).__name__, **to_dict(expected)}
-    assert config["preset"] == "aihwkit-pcm"
-    assert config["crossbar"] == {**to_dict(resolved), "device": device_config}
-    assert config["crossbar"]["periphery"] == to_dict(PRESETS["aihwkit-pcm"].periphery)
+    hardware = json.loads((tmp_path / "e.json").read_text())["config"]["hardware"]
+    assert hardware["name"].startswith("aihwkit-pcm")
+    assert hardware["device"] == {"model": type(expected).__name__, **to_dict(expected)}
+    assert bool(eqx.tree_equal(hardware_of(hardware, tmp_path), resolved))  # the record rebuilds it
 
 
 def test_a_plot_that_fails_leaves_no_json(inputs, tmp_path, monkeypatch):

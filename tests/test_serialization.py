@@ -39,7 +39,7 @@ def test_fields_left_out_take_defaults(tmp_path):
 
 BAD_FILES = {
     "g_max: 25\n": "model: expected one of PCM, RRAM, Ideal",
-    "model: FeFET\n": "model: expected one of PCM, RRAM, Ideal, got 'FeFET'",
+    "model: FeFET\n": "model: expected one of PCM, RRAM, Ideal, HermesPCM, got 'FeFET'",
     "model: PCM\ng_maxx: 25\n": "g_maxx: unknown field",
     "model: PCM\ng_max: high\n": "g_max: expected a finite number",
     "model: PCM\ng_max: true\n": "g_max: expected a finite number",

@@ -27,7 +27,7 @@ import crossbar.estimation._estimate as estimation
 import crossbar.sweeps._sweep as sweep_command
 from crossbar.cli import main
 from crossbar.estimation import load_data
-from crossbar.hardware import PRESETS, with_parameter
+from crossbar.hardware import with_parameter
 from crossbar.networks import load_onnx
 from crossbar.sweeps import chunks_of, load_spec, run_chunk
 from crossbar.training import mlp_onnx_bytes
@@ -430,7 +430,7 @@ def test_another_spec_in_the_same_folder_is_refused(model, grid, tmp_path, capsy
 
 
 def random_points(model, folder: Path, **fields) -> tuple:
-    spec = load_spec(write_spec(folder, model, **fields), sweep_command._HardwareCache().base)
+    spec = load_spec(write_spec(folder, model, **fields))
     return spec.points
 
 
@@ -589,7 +589,7 @@ def test_a_malformed_scheduler_address_is_one_line(model, tmp_path, capsys, addr
 
 def test_an_evenly_spaced_grid_of_integers_fills_an_integer_field(model, tmp_path):
     spec_path = write_spec(tmp_path, model, axes={BITS: {"start": 6, "stop": 9, "num": 4}})
-    spec = load_spec(spec_path, lambda hardware: PRESETS["aihwkit-pcm"])
+    spec = load_spec(spec_path)
     assert [p[BITS] for p in spec.points] == [6, 7, 8, 9]
     assert all(type(p[BITS]) is int for p in spec.points)
 
@@ -608,7 +608,5 @@ def test_a_network_that_does_not_fit_the_chip_is_one_line_before_any_file(model,
 def test_a_data_file_beside_the_spec_keeps_its_range(model, tmp_path):
     x, y = load_data("digits", (64,), 10)
     np.savez(tmp_path / "d.npz", x=x, y=y)
-    spec = load_spec(
-        write_spec(tmp_path, model, data="d.npz[0:50]", axes=GRID), lambda h: PRESETS["aihwkit-pcm"]
-    )
+    spec = load_spec(write_spec(tmp_path, model, data="d.npz[0:50]", axes=GRID))
     assert spec.data == f"{tmp_path / 'd.npz'}[0:50]"

@@ -11,14 +11,12 @@ from ..datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
 from ..estimation import (
     AccuracyEstimate,
     accuracy_plot,
-    chip_config,
     estimate_accuracy,
     estimate_document,
     human_time,
     parse_times,
-    preset_config,
 )
-from ..hardware import PRESETS
+from ..hardware import resolve_hardware
 from ..networks import load_onnx
 from ..training import mlp_onnx_bytes, train_mlp
 from ._compile import compile_to_folder
@@ -41,15 +39,16 @@ def run(out: str | Path, seed: int = 0, trials: int = TRIALS) -> tuple[list[Path
     chip_path = folder / "mapping" / "chip.yaml"
     calibration.save(calibration.synthesize("rram", CHIP_TILES, seed), chip_path)
     chip = calibration.load(chip_path)
-    mapping_files = compile_to_folder(model_path, chip, chip_path, folder / "mapping")
+    on_chip = resolve_hardware(chip=str(chip_path))
+    mapping_files = compile_to_folder(model_path, on_chip, folder / "mapping")
 
     model = load_onnx(model_path)
     test_x, test_y = x[MNIST_TEST], y[MNIST_TEST]
     times = parse_times(TIMES)
     hardware = {
-        "PCM (aihwkit-pcm)": (PRESETS["aihwkit-pcm"], preset_config("aihwkit-pcm", PRESETS["aihwkit-pcm"])),
-        "RRAM (rram)": (PRESETS["rram"], preset_config("rram", PRESETS["rram"])),
-        f"RRAM chip {chip.chip_id}": (chip, chip_config(chip_path, chip)),
+        "PCM (aihwkit-pcm)": resolve_hardware("aihwkit-pcm"),
+        "RRAM (rram)": resolve_hardware("rram"),
+        f"RRAM chip {chip.chip_id}": on_chip,
     }
     estimates, documents = {}, {}
     run_config = {
@@ -59,11 +58,14 @@ def run(out: str | Path, seed: int = 0, trials: int = TRIALS) -> tuple[list[Path
         "trials": trials,
         "seed": seed,
     }
-    for label, (target, config) in hardware.items():
+    for label, resolved in hardware.items():
         print(f"estimating on {label} ...", flush=True)
-        estimate = estimate_accuracy(model.apply, model.params, test_x, test_y, target, times, trials, seed)
+        estimate = estimate_accuracy(
+            model.apply, model.params, test_x, test_y, resolved.hardware, times, trials, seed
+        )
         estimates[label] = estimate
-        documents[label] = estimate_document(estimate, {**config, **run_config, "examples": len(test_x)})
+        config = {"hardware": resolved.document, **run_config, "examples": len(test_x)}
+        documents[label] = estimate_document(estimate, config)
 
     title = f"MNIST MLP {'-'.join(map(str, SIZES))}, images 8000..9999, {trials} chips each"
     figure = accuracy_plot(estimates, title)

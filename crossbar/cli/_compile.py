@@ -3,12 +3,11 @@
 import os
 from pathlib import Path
 
-from calibration import ChipProfile
-
 from .._input_error import InputError
 from ..compiler import compile_network, estimate_cost, write_compiled
-from ..hardware import load_profile
+from ..hardware import Chip, ResolvedHardware
 from ..networks import load_onnx, load_weights
+from ._hardware_options import add_hardware_options, resolved_hardware
 
 
 def register(commands) -> None:
@@ -18,7 +17,7 @@ def register(commands) -> None:
     compile_.add_argument(
         "model", help="the network: an ONNX file, or an .npz with one weight array per layer"
     )
-    compile_.add_argument("--chip", required=True, help="calibration profile of the chip (YAML)")
+    add_hardware_options(compile_)
     compile_.add_argument("--out", required=True, help="output folder")
     compile_.add_argument(
         "--clip-percentile",
@@ -35,23 +34,28 @@ def register(commands) -> None:
 
 
 def _run(args) -> None:
-    profile = load_profile(args.chip)
+    resolved = resolved_hardware(args)
+    if not isinstance(resolved.hardware, Chip):
+        option = "--preset" if args.preset is not None else "--hardware"
+        raise InputError(
+            f"{option}: compile maps a network onto a chip: give --chip PROFILE or a hardware file with chip:"
+        )
     for path in compile_to_folder(
-        args.model, profile, args.chip, args.out, args.clip_percentile, not args.no_fault_aware
+        args.model, resolved, args.out, args.clip_percentile, not args.no_fault_aware
     ):
         print(path)
 
 
 def compile_to_folder(
     model: str | os.PathLike,
-    profile: ChipProfile,
-    profile_path: str | os.PathLike,
+    resolved: ResolvedHardware,
     out: str | os.PathLike,
     clip_percentile: float | None = None,
     fault_aware: bool = True,
 ) -> list[Path]:
-    """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto ``profile``'s chip and write
-    every output into ``out``; returns the paths written."""
+    """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto the chip ``resolved`` holds and
+    write every output into ``out``, the hardware recorded; returns the paths written."""
+    profile = resolved.hardware.profile
     if Path(model).suffix.lower() == ".onnx":
         try:
             layers = load_onnx(model).matrix_layers()
@@ -68,5 +72,5 @@ def compile_to_folder(
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
-    sources = {"model": str(model), "profile": str(profile_path)}
-    return write_compiled(mapping, estimate_cost(mapping), sources, folder)
+    sources = {"model": str(model), "profile": str(resolved.hardware.path)}
+    return write_compiled(mapping, estimate_cost(mapping), sources, folder, resolved.document)

@@ -3,26 +3,22 @@
 import json
 from pathlib import Path
 
-from calibration import ChipProfile
 from emulator_common.atomic_write import atomic_write
 
 from .._input_error import InputError
-from ..array import Crossbar
 from ..compiler import ChipNotEmulated, NetworkDoesNotFit
 from ..estimation import (
     AccuracyEstimate,
     accuracy_plot,
-    chip_config,
     estimate_accuracy,
     estimate_document,
     estimate_table,
-    hardware_label,
     load_data,
     parse_times,
-    preset_config,
 )
-from ..hardware import load_profile, preset_crossbar
+from ..hardware import ResolvedHardware
 from ..networks import load_onnx
+from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import output_file
 
 
@@ -35,14 +31,7 @@ def register(commands) -> None:
         help="an .npz with arrays x and y, or mnist, or digits; a suffix [START:STOP] keeps those "
         "examples, e.g. mnist[8000:]",
     )
-    hardware = estimate.add_mutually_exclusive_group()
-    hardware.add_argument("--preset", default=None, help="crossbar preset (default: aihwkit-pcm)")
-    hardware.add_argument(
-        "--chip", default=None, help="calibration profile (YAML) of a chip to compile the model onto"
-    )
-    estimate.add_argument(
-        "--device", default=None, help="device preset or YAML file in place of the preset's"
-    )
+    add_hardware_options(estimate)
     estimate.add_argument("--times", default="1s,1h,1d,1mo,1y", help="read times (default: 1s,1h,1d,1mo,1y)")
     estimate.add_argument("--trials", type=int, default=10, help="chips to program (default: 10)")
     estimate.add_argument("--seed", type=int, default=0, help="random seed in [0, 2**32) (default: 0)")
@@ -55,17 +44,9 @@ def _run(args) -> None:
     if not 0 <= args.seed < 2**32:
         raise InputError(f"--seed: expected an integer in [0, 2**32), got {args.seed}")
     times = parse_times(args.times)
-    if args.chip is not None:
-        if args.device is not None:
-            raise InputError("--device: not with --chip (the profile gives the chip's devices)")
-        hardware = load_profile(args.chip)
-        config = chip_config(args.chip, hardware)
-    else:
-        preset = args.preset or "aihwkit-pcm"
-        hardware = preset_crossbar(preset, args.device)
-        config = preset_config(preset, hardware)
+    resolved = resolved_hardware(args)
     _, table = run_estimate(
-        args.model, args.data, hardware, config, times, args.trials, args.seed, args.json, args.plot
+        args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.plot
     )
     print(table)
     for path in (args.json, args.plot):
@@ -76,8 +57,7 @@ def _run(args) -> None:
 def run_estimate(
     model_path: str,
     data: str,
-    hardware: Crossbar | ChipProfile,
-    config: dict,
+    resolved: ResolvedHardware,
     times: tuple[float, ...],
     trials: int,
     seed: int,
@@ -93,14 +73,14 @@ def run_estimate(
     model = load_onnx(model_path)
     x, y = load_data(data, model.input_shape, model.output_size())
     try:
-        estimate = estimate_accuracy(model.apply, model.params, x, y, hardware, times, trials, seed)
+        estimate = estimate_accuracy(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"--chip: {error}") from None
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
-    document = estimate_document(estimate, {**config, **run, "examples": len(x)})
+    document = estimate_document(estimate, {"hardware": resolved.document, **run, "examples": len(x)})
     # render both before writing either: a failure leaves no file behind
     text = json.dumps(document, indent=1)
-    title = f"{Path(model_path).name} on {hardware_label(config)}"
+    title = f"{Path(model_path).name} on {resolved.label}"
     figure = None if plot_path is None else accuracy_plot({"emulated chips": estimate}, title)
     if json_path is not None:
         with atomic_write(json_path) as handle:

@@ -22,12 +22,16 @@ from ._mapper import ChipMapping
 FORMAT = "crossbar-mapping/1"
 
 
-def mapping_document(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict:
-    """The JSON document of a mapping; ``sources`` names the model and profile files it came from."""
+def mapping_document(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+) -> dict:
+    """The JSON document of a mapping; ``sources`` names the model and profile files it came from,
+    ``hardware`` is the chip's hardware as a hardware file holds it (``crossbar.hardware``), if given."""
     profile, g = mapping.profile, mapping.profile.geometry
     return {
         "format": FORMAT,
         "sources": sources,
+        **({} if hardware is None else {"hardware": hardware}),
         "chip": {
             "id": profile.chip_id,
             "technology": profile.technology,
@@ -85,9 +89,11 @@ def mapping_document(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dic
     }
 
 
-def mapping_files(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict[str, bytes]:
+def mapping_files(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+) -> dict[str, bytes]:
     """The contents of ``mapping.json`` and ``conductance_targets.npz``, by file name."""
     targets = io.BytesIO()
     np.savez_compressed(targets, g=mapping.conductance_targets())
-    document = json.dumps(mapping_document(mapping, cost, sources), indent=1)
+    document = json.dumps(mapping_document(mapping, cost, sources, hardware), indent=1)
     return {"mapping.json": document.encode("utf-8"), "conductance_targets.npz": targets.getvalue()}

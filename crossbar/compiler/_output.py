@@ -13,14 +13,22 @@ from ._report import report_files
 
 
 def write_compiled(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, folder: str | os.PathLike
+    mapping: ChipMapping,
+    cost: ChipCost,
+    sources: dict,
+    folder: str | os.PathLike,
+    hardware: dict | None = None,
 ) -> list[Path]:
     """Write mapping.json, the conductance targets, the reports and the figures into ``folder``.
 
     Every file's contents are built before the first is written, and each is written atomically, so a failure
-    leaves no partial output. ``sources`` names the model and profile files.
+    leaves no partial output. ``sources`` names the model and profile files; ``hardware`` is the chip's
+    hardware as a hardware file holds it (recorded in mapping.json and the report), if given.
     """
-    files = {**mapping_files(mapping, cost, sources), **report_files(mapping, cost, sources)}
+    files = {
+        **mapping_files(mapping, cost, sources, hardware),
+        **report_files(mapping, cost, sources, hardware),
+    }
     return write_files(files, folder)
 
 

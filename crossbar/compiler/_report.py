@@ -86,13 +86,18 @@ def format_percent(fraction: float) -> str:
     return "0 %" if abs(fraction) < 1e-11 else f"{format_number(100 * fraction)} %"
 
 
-def report_files(mapping: ChipMapping, cost: ChipCost, sources: dict) -> dict[str, bytes]:
+def report_files(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+) -> dict[str, bytes]:
     """The contents of ``report.md``, ``report.html`` and the figure PNGs, by file name.
 
-    ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``).
+    ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``); ``hardware``,
+    the chip's hardware as a hardware file holds it, gets a section of its own when given.
     """
     figures = render_figures(mapping, cost)
     sections = _sections(mapping, cost, sources)
+    if hardware is not None:
+        sections.append(_Section("Hardware", [_hardware(hardware)]))
     title = f"Compilation report: chip {mapping.profile.chip_id}"
     documents = {"report.md": _markdown(title, sections), "report.html": _html(title, sections, figures)}
     return {**figures, **{name: text.encode("utf-8") for name, text in documents.items()}}
@@ -144,6 +149,19 @@ def _sections(mapping: ChipMapping, cost: ChipCost, sources: dict) -> list[_Sect
         _Section("Energy and latency per layer", _energy(cost)),
         _Section("Peripheral figures", _peripherals(mapping.profile.peripherals)),
     ]
+
+
+def _hardware(document: dict) -> _Table:
+    """Every field of a hardware document, by its parameter path."""
+
+    def leaves(section: dict, prefix: str = ""):
+        for key, value in section.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            elif key not in ("description", "sources"):
+                yield f"{prefix}{key}", "–" if value is None else str(value)
+
+    return _Table(("Parameter", "Value"), list(leaves(document)), (False, False), key_value=True)
 
 
 def _setup(mapping: ChipMapping, sources: dict) -> _Table:

@@ -17,11 +17,8 @@ from ._monte_carlo import monte_carlo as monte_carlo
 from ._monte_carlo import program as program
 from ._monte_carlo import read as read
 from ._monte_carlo import trial_keys as trial_keys
-from ._records import chip_config as chip_config
 from ._records import estimate_document as estimate_document
 from ._records import estimate_table as estimate_table
-from ._records import hardware_label as hardware_label
-from ._records import preset_config as preset_config
 from ._statistics import TrialStatistics as TrialStatistics
 from ._statistics import trial_statistics as trial_statistics
 from ._times import TIME_UNITS as TIME_UNITS

@@ -17,7 +17,8 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar, Targets
-from ..compiler import chip_arrays, chip_periphery, compile_network
+from ..compiler import chip_arrays, compile_network
+from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._monte_carlo import EXAMPLES_PER_STEP, TRIALS_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
 from ._statistics import json_number, trial_statistics
@@ -61,7 +62,7 @@ def estimate_accuracy(
     params,
     x: np.ndarray,
     y: np.ndarray,
-    hardware: Crossbar | ChipProfile,
+    hardware: Crossbar | Chip | ChipProfile,
     times: tuple[float, ...],
     trials: int,
     seed: int,
@@ -77,9 +78,9 @@ def estimate_accuracy(
         apply, params: the model; ``apply(params, x, on_product)`` sends constant-weight products to
             ``on_product``.
         x, y: data (N, *input) and integer labels (N,).
-        hardware: a ``Crossbar`` (every matrix on tiles of that configuration, e.g. a preset), or a chip's
-            calibration profile (the network is compiled onto it, fault-aware, and every trial is that chip
-            programmed again).
+        hardware: a ``Crossbar`` (every matrix on tiles of that configuration, e.g. a preset), or a
+            calibrated chip (a ``Chip``, or its ``ChipProfile`` with the default periphery): the network is
+            compiled onto it, fault-aware, and every trial is that chip programmed again.
         times: read times (s).
         trials: chips to program.
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
@@ -108,11 +109,14 @@ def estimate_accuracy(
 
 
 def hardware_arrays(
-    hardware: Crossbar | ChipProfile, products: list[MatrixProduct]
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
 ) -> list[tuple[Crossbar, Targets]]:
     """The tile grid and conductance targets of every matrix of the model, in order."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
         return [(hardware, hardware.targets(jnp.asarray(m, jnp.float32))) for m in matrices]
-    mapping = compile_network([layer for product in products for layer in product.layers()], hardware)
-    return chip_arrays(mapping, chip_periphery(hardware))
+    chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
+    layers = [layer for product in products for layer in product.layers()]
+    mapping = compile_network(layers, chip.profile)
+    arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
+    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays]

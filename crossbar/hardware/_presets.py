@@ -1,27 +1,23 @@
-"""Named crossbar configurations, for ``--preset NAME`` and ``crossbar.PRESETS``."""
+"""The built-in hardware: hardware files in ``presets/``, each saying what it reproduces and its sources
+(docs/models.md section 5.3)."""
 
-from device_models import PCM, RRAM, Ideal
+from pathlib import Path
 
-from ..array import ADC, DAC, Crossbar, Periphery
+import yaml
 
-PRESETS: dict[str, Crossbar] = {
-    # aihwkit's InferenceRPUConfig defaults with PCMLikeNoiseModel (g_max 25 uS) and GlobalDriftCompensation:
-    # 512 x 512 tiles, differential pairs scaled to each tile's abs-max, 7-bit DAC, 9-bit ADC with bound 12,
-    # output noise 0.06, abs-max noise management, iterative bound management (docs/models.md sections 1
-    # and 5).
-    "aihwkit-pcm": Crossbar(device=PCM(), periphery=Periphery(), drift_compensation="global"),
-    # The same chip with the CMO/HfOx RRAM model in place of PCM.
-    "rram": Crossbar(device=RRAM(), periphery=Periphery(), drift_compensation="global"),
-    # Ideal devices and converters: reproduces the digital result (a reference for the others). Inputs are
-    # still scaled by their abs-max (exactly, with an ideal DAC), since the DAC's range is [-1, 1].
-    "ideal": Crossbar(
-        device=Ideal(),
-        periphery=Periphery(
-            dac=DAC(bits=None),
-            adc=ADC(bits=None, bound=1e30),
-            output_noise=0.0,
-            noise_management="abs_max",
-            bound_management="none",
-        ),
-    ),
-}
+from ..array import Crossbar
+from ._document import hardware_of
+
+_FOLDER = Path(__file__).parent / "presets"
+_ORDER = ("aihwkit-pcm", "aihwkit-hwa", "hermes-pcm", "rram", "ideal")  # the first is the default
+
+
+def _load(name: str) -> tuple[dict, Crossbar]:
+    document = yaml.safe_load((_FOLDER / f"{name}.yaml").read_text())
+    return document, hardware_of(document, _FOLDER)
+
+
+_LOADED = {name: _load(name) for name in _ORDER}
+PRESETS: dict[str, Crossbar] = {name: crossbar for name, (_, crossbar) in _LOADED.items()}
+PRESET_DOCUMENTS: dict[str, dict] = {name: document for name, (document, _) in _LOADED.items()}
+DEFAULT_PRESET = _ORDER[0]

@@ -25,6 +25,7 @@ class ResultStore:
         self.results = self.folder / "results.jsonl"
         self.rows_per_point = spec.trials * len(spec.times)
         identity = {"spec": str(spec.path), "spec_sha256": spec.sha256, "points": len(spec.points)}
+        identity["hardware"] = spec.hardware.document  # the base hardware, as a hardware file holds it
         meta = self.folder / "sweep.json"
         if meta.exists():
             try:

@@ -17,8 +17,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from calibration import ChipProfile
-
 from ..array import Crossbar
 from ..estimation import (
     EXAMPLES_PER_STEP,
@@ -33,19 +31,19 @@ from ..estimation import (
     read,
     trial_keys,
 )
-from ..hardware import with_parameter
+from ..hardware import Chip, with_parameter
 from ..networks import load_onnx, products_of
 
 
 @dataclasses.dataclass(frozen=True)
 class SweepInputs:
     """What a worker needs, with no file of the client's: the model's bytes, the data, the base hardware
-    (a ``Crossbar`` or a ``ChipProfile``), read times (s), trials per point, the seed, the axes' chains."""
+    (a ``Crossbar`` or a ``Chip``), read times (s), trials per point, the seed, the axes' chains."""
 
     model_bytes: bytes
     x: np.ndarray
     y: np.ndarray
-    hardware: Crossbar | ChipProfile
+    hardware: Crossbar | Chip
     times: tuple[float, ...]
     trials: int
     seed: int

@@ -3,7 +3,9 @@
 ```
 model: mnist_mlp.onnx          # ONNX, relative to this file
 data: mnist[8000:]             # as crossbar estimate --data
-preset: aihwkit-pcm            # or chip: chip.yaml (a calibration profile); optional device: with a preset
+hardware: aihwkit-pcm          # a preset or hardware file (old name: preset), or chip: chip.yaml (a profile)
+set: {dac.bits: 8}             # optional: parameters set on it, as crossbar estimate --set
+device: pcm                    # optional, not with chip: another device model (preset or file)
 times: [1s, 1d, 1y]            # read times of every point (or an axis named times)
 trials: 5                      # chips per point
 seed: 0
@@ -32,11 +34,19 @@ import yaml
 
 from .._input_error import InputError
 from ..estimation import parse_times, split_data_range
-from ..hardware import parameter_chain, with_parameter
+from ..hardware import (
+    Chip,
+    ResolvedHardware,
+    fixed_by_a_profile,
+    parameter_chain,
+    resolve_device,
+    resolve_hardware,
+    with_parameter,
+)
 
 METRICS = ("accuracy", "output_error")
 _KEYS = (
-    *("model", "data", "preset", "chip", "device", "times"),
+    *("model", "data", "hardware", "preset", "chip", "device", "set", "times"),
     *("trials", "seed", "metrics", "batch", "samples", "axes"),
 )
 _RANDOM = ("uniform", "log_uniform", "choice")
@@ -50,7 +60,7 @@ class SweepSpec:
     Attributes:
         path: the spec file; sha256: of its bytes (results remember which spec made them).
         model: the ONNX file; data: the data spec (``crossbar estimate --data``).
-        hardware: ``{"preset": NAME, "device": SPEC or None}`` or ``{"chip": PATH}``.
+        hardware: the hardware, resolved from the fields hardware (or preset), chip, device and set.
         times: read times (s); trials: chips per point; seed; metrics; points_per_chunk: points vectorized
             together (the spec's ``batch``).
         axes: parameter path -> its chain in the crossbar (``times`` is not an axis here: every point is read
@@ -63,7 +73,7 @@ class SweepSpec:
     sha256: str
     model: Path
     data: str
-    hardware: dict
+    hardware: ResolvedHardware
     times: tuple[float, ...]
     trials: int
     seed: int
@@ -74,9 +84,9 @@ class SweepSpec:
     points: tuple[dict, ...]
 
 
-def load_spec(path: str | Path, base_of) -> SweepSpec:
-    """Read and check a sweep spec; ``base_of(hardware)`` gives the base crossbar the axes apply to (a
-    preset's, or a chip's first layer's). Raises ``InputError("FILE: YAML.PATH: expected ...")``."""
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a sweep spec, its hardware resolved. Raises ``InputError("FILE: YAML.PATH: expected
+    ...")``."""
     path = Path(path)
     raw, data = _read(path)
 
@@ -85,7 +95,7 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
 
     _check_fields(data, path, fail)
     model, data_spec = _model(data, path, fail), _data(data, path, fail)
-    hardware = _hardware(data, path, fail)
+    fields = _hardware(data, path, fail)
     times = _times(data.get("times"), "times", fail)
     trials = _integer(data, "trials", 5, 1, fail)
     seed = _integer(data, "seed", 0, 0, fail)
@@ -94,11 +104,9 @@ def load_spec(path: str | Path, base_of) -> SweepSpec:
     points_per_chunk = _integer(data, "batch", 8, 1, fail)
     metrics = _metrics(data, fail)
     times, axes = _axes_and_times(data, times, fail)
-    try:
-        base = base_of(hardware)
-    except InputError as error:  # the message names the field: preset, device or chip
-        raise InputError(f"{path}: {error}") from None
-    chains, grid, random = _axes(axes, base, hardware, fail)
+    hardware = _resolved(fields, path)
+    base = hardware.hardware.base() if isinstance(hardware.hardware, Chip) else hardware.hardware
+    chains, grid, random = _axes(axes, base, fields, fail)
     draws = _draw(random, _samples(data, random, fail), seed)
     return SweepSpec(
         path=path,
@@ -189,8 +197,7 @@ def _axes(axes: dict, base, hardware: dict, fail) -> tuple[dict, dict, dict]:
             chains[name] = parameter_chain(name, base)
         except ValueError as error:
             fail(where, str(error))
-        fixed = chains[name][0] in ("tile_rows", "tile_cols", "mapping", "r_row", "r_col")
-        if "chip" in hardware and (fixed or chains[name] in (("device", "g_min"), ("device", "g_max"))):
+        if hardware["chip"] is not None and fixed_by_a_profile(chains[name]):
             fail(
                 where, "a chip's tiles, windows, wires and mapping are its profile's; sweep them on a preset"
             )
@@ -244,19 +251,52 @@ def _integer(data: dict, key: str, default: int, least: int, fail) -> int:
 
 
 def _hardware(data: dict, path: Path, fail) -> dict:
-    if "preset" in data and "chip" in data:
-        fail("chip", "give either preset or chip, not both")
-    if "chip" in data:
-        if "device" in data:
-            fail("device", "not with chip (the profile gives the chip's devices)")
-        chip = _string(data, "chip", fail)
-        chip_path = (path.parent / chip) if not Path(chip).is_absolute() else Path(chip)
-        return {"chip": str(chip_path)}
-    preset = _string(data, "preset", fail) if "preset" in data else "aihwkit-pcm"
-    device = _string(data, "device", fail) if "device" in data else None
-    if device is not None and (path.parent / device).exists():
-        device = str(path.parent / device)
-    return {"preset": preset, "device": device}
+    """The hardware fields: ``hardware`` (or its old name ``preset``: a preset or a hardware file), or
+    ``chip`` (a profile); ``device`` (with a preset or file); ``set`` (parameter path -> value). Files are
+    relative to the spec."""
+    if "preset" in data and "hardware" in data:
+        fail("preset", "give either hardware or its old name preset, not both")
+    named = "hardware" if "hardware" in data else "preset"
+    if named in data and "chip" in data:
+        fail("chip", f"give either {named} or chip, not both")
+    if "chip" in data and "device" in data:
+        fail("device", "not with chip (the profile gives the chip's devices)")
+    settings = data.get("set", {})
+    if not isinstance(settings, dict) or not all(isinstance(key, str) for key in settings):
+        fail("set", f"expected a mapping of parameter path -> value, e.g. {{adc.bits: 6}}, got {settings!r}")
+    return {
+        "field": "chip" if "chip" in data else named,
+        "hardware": _beside(path, _string(data, named, fail)) if named in data else None,
+        "chip": _beside(path, _string(data, "chip", fail)) if "chip" in data else None,
+        "device": _beside(path, _string(data, "device", fail)) if "device" in data else None,
+        "set": [(f"set.{key}", key, value) for key, value in settings.items()],
+    }
+
+
+def _resolved(fields: dict, spec: Path) -> ResolvedHardware:
+    """The hardware the fields name; bad input names the spec and the field at fault."""
+    try:
+        if fields["device"] is not None:
+            resolve_device(fields["device"])
+    except InputError as error:
+        raise InputError(f"{spec}: device: {error}") from None
+    try:
+        return resolve_hardware(
+            fields["hardware"],
+            chip=fields["chip"],
+            device=fields["device"],
+            settings=fields["set"],
+            option=fields["field"],
+        )
+    except InputError as error:
+        message = str(error)
+        named = message.startswith(("set.", f"{fields['field']}: "))
+        raise InputError(f"{spec}: {message if named else fields['field'] + ': ' + message}") from None
+
+
+def _beside(spec: Path, name: str) -> str:
+    """``name`` as a path relative to the spec where such a file exists there (else as given: a preset)."""
+    return str(spec.parent / name) if (spec.parent / name).exists() else name
 
 
 def _times(value, where: str, fail) -> tuple[float, ...]:

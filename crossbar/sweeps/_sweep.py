@@ -2,21 +2,17 @@
 cluster; resumable; results as JSON Lines, CSV and plots."""
 
 import contextlib
-import dataclasses
 import itertools
 import re
 from pathlib import Path
 
 from tqdm import tqdm
 
-from calibration import ChipProfile
 from emulator_common.atomic_write import atomic_write
 
 from .._input_error import InputError
-from ..array import Crossbar
-from ..compiler import ChipNotEmulated, NetworkDoesNotFit, chip_periphery
+from ..compiler import ChipNotEmulated, NetworkDoesNotFit
 from ..estimation import load_data
-from ..hardware import load_profile, preset_crossbar, resolve_device
 from ..networks import load_onnx
 from ._plots import axis_plot, heatmap
 from ._results import ResultStore, csv_text, summary_rows
@@ -60,16 +56,14 @@ def run_sweep(
 
 
 def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
-    """The checked spec, and what its chunks need: the model's bytes, the data and the base hardware."""
-    hardware_of = _HardwareCache()
-    spec = load_spec(spec_path, hardware_of.base)
+    """The checked spec, and what its chunks need: the model's bytes, the data and the hardware."""
+    spec = load_spec(spec_path)
     with _named(spec.path, "model"):
         model = load_onnx(spec.model)
     with _named(spec.path, "data"):
         x, y = load_data(spec.data, model.input_shape, model.output_size())
-    hardware = hardware_of(spec.hardware)
     inputs = SweepInputs(
-        spec.model.read_bytes(), x, y, hardware, spec.times, spec.trials, spec.seed, spec.axes
+        spec.model.read_bytes(), x, y, spec.hardware.hardware, spec.times, spec.trials, spec.seed, spec.axes
     )
     return spec, inputs
 
@@ -160,33 +154,3 @@ def _write_outputs(store: ResultStore, spec: SweepSpec, folder: Path) -> list[Pa
 
 def _safe(path: str) -> str:
     return path.replace(".", "-")
-
-
-class _HardwareCache:
-    """The spec's hardware, resolved once: a preset's crossbar, or a chip's profile (with, as the base the
-    axes apply to, a crossbar of the chip's periphery)."""
-
-    def __init__(self):
-        self._resolved = {}
-
-    def __call__(self, hardware: dict) -> Crossbar | ChipProfile:
-        """The resolved hardware; ``InputError("FIELD: ...")`` names the spec's field that is bad."""
-        key = tuple(sorted(hardware.items()))
-        if key not in self._resolved:
-            if "chip" in hardware:
-                with _field("chip"):
-                    self._resolved[key] = load_profile(hardware["chip"])
-            else:
-                crossbar = preset_crossbar(hardware["preset"], None, "preset")
-                if hardware["device"] is not None:
-                    with _field("device"):
-                        crossbar = dataclasses.replace(crossbar, device=resolve_device(hardware["device"]))
-                self._resolved[key] = crossbar
-        return self._resolved[key]
-
-    def base(self, hardware: dict) -> Crossbar:
-        resolved = self(hardware)
-        if isinstance(resolved, Crossbar):
-            return resolved
-        device = resolved.tile_device(0)
-        return Crossbar(device=device, periphery=chip_periphery(resolved), drift_compensation="global")
