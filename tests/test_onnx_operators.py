@@ -1,6 +1,10 @@
-"""ONNX operators for ResNets, MobileNets and transformers, against onnx's reference evaluator: on
-activations (eagerly and under ``jax.jit``), on constants (numpy results, also inside a ``jax.jit`` trace),
-products on tiles, and refusals in one line."""
+"""ONNX operators for ResNets, MobileNets, transformers and recurrent networks, against onnx's reference
+evaluator: on activations (eagerly and under ``jax.jit``), on constants (numpy results, also inside a
+``jax.jit`` trace), LSTM and GRU in every mode with their products on tiles, refusals in one line, and the
+networks PyTorch exports (tests/data/pytorch)."""
+
+import json
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -9,7 +13,10 @@ import pytest
 from _onnx import array, check, init, load, load_error, node, onnx_model, reference
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
+from onnx.reference.ops import op_gru, op_lstm
 
+from crossbar.datasets import MNIST_TEST, load_mnist
+from crossbar.networks import load_onnx
 from crossbar.networks._onnx_operators import OPERATORS, Context
 
 # ---------------------------------------------------------------------------------------------------------
@@ -555,6 +562,345 @@ def test_a_kernel_computed_from_constants_is_on_tiles(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# LSTM and GRU: every mode against the reference evaluator, products on tiles, refusals.
+
+_STEPS, _INPUTS, _HIDDEN = 5, 3, 4
+
+
+def _rnn_weights(op, direction, batch=2) -> dict:
+    directions = 2 if direction == "bidirectional" else 1
+    gates = 4 if op == "LSTM" else 3
+    return {
+        "W": 0.5 * array(directions, gates * _HIDDEN, _INPUTS),
+        "R": 0.5 * array(directions, gates * _HIDDEN, _HIDDEN),
+        "B": 0.5 * array(directions, 2 * gates * _HIDDEN),
+        "initial_h": array(directions, batch, _HIDDEN),
+        "initial_c": array(directions, batch, _HIDDEN),
+    }
+
+
+def _rnn_model(op, weights, direction="forward", layout=0, given=("B",), flat=True, **attrs):
+    """x (N, T, I) through ``op`` (inputs W, R and those ``given`` of B, lens, initial_h, initial_c): its
+    outputs batch first, flattened and concatenated to (N, ...) when ``flat``, else as they are."""
+    outputs = ["Y", "Y_h", "Y_c"] if op == "LSTM" else ["Y", "Y_h"]
+    names = ["seq", "W", "R"] + [n if n in given else "" for n in ("B", "lens", "initial_h", "initial_c")]
+    names = names[: len(names) - 1] if op == "GRU" else names
+    while not names[-1]:
+        names.pop()
+    inits = [init("W", weights["W"]), init("R", weights["R"])]
+    for name in ("B", "lens", "initial_h", "initial_c"):
+        if name in given:
+            value = weights[name]
+            inits.append(
+                init(name, np.swapaxes(value, 0, 1) if layout and name.startswith("initial") else value)
+            )
+    nodes = [
+        node("Transpose", ["x"], ["seq"], perm=[1, 0, 2]) if not layout else node("Identity", ["x"], ["seq"])
+    ]
+    nodes.append(
+        helper.make_node(
+            op, names, outputs, name="rnn", hidden_size=_HIDDEN, layout=layout, direction=direction, **attrs
+        )
+    )
+    if not flat:
+        graph = helper.make_graph(
+            nodes,
+            "rnn",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", _INPUTS])],
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
+            inits,
+        )
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    flattened = []
+    for name in outputs:
+        perm = ([2, 0, 1, 3] if name == "Y" else [1, 0, 2]) if not layout else None
+        source = name
+        if perm is not None:
+            nodes.append(node("Transpose", [name], [f"{name}_b"], perm=perm))
+            source = f"{name}_b"
+        nodes.append(node("Reshape", [source, "rows"], [f"{name}_f"]))
+        flattened.append(f"{name}_f")
+    nodes.append(node("Concat", flattened, axis=1))
+    return onnx_model(nodes, [*inits, init("rows", _ints(0, -1))], (_STEPS, _INPUTS))
+
+
+_RNN_MODES = [
+    # op, direction, layout, inputs given, attributes
+    ("LSTM", "forward", 0, ("B",), {}),
+    ("LSTM", "forward", 0, (), {}),
+    ("LSTM", "reverse", 0, ("B", "initial_h", "initial_c"), {}),
+    ("LSTM", "bidirectional", 0, ("B", "initial_h", "initial_c"), {}),
+    ("LSTM", "bidirectional", 1, ("B", "initial_h", "initial_c"), {}),
+    ("LSTM", "reverse", 1, ("B",), {}),
+    ("LSTM", "forward", 0, ("B", "initial_c"), {"activations": ["Sigmoid", "Tanh", "Tanh"]}),
+    ("GRU", "forward", 0, ("B",), {}),
+    ("GRU", "forward", 0, (), {"linear_before_reset": 1}),
+    ("GRU", "reverse", 1, ("B", "initial_h"), {}),
+    ("GRU", "bidirectional", 0, ("B", "initial_h"), {"linear_before_reset": 1}),
+    ("GRU", "bidirectional", 1, ("initial_h",), {"activations": ["sigmoid", "tanh"] * 2}),
+]
+
+
+def _check_model(model, tmp_path, expected=None, batch=2):
+    """As ``check``, for a model already built, jitted only (a scan compiles even eagerly): with constant
+    params (the weights on tiles' path) and with params as arguments (traced weights, digital)."""
+    loaded = load(model, tmp_path)
+    x = array(batch, *loaded.input_shape)
+    expected = reference(model, x) if expected is None else expected(x)
+    for y in (jax.jit(lambda x: loaded.apply(loaded.params, x))(x), jax.jit(loaded.apply)(loaded.params, x)):
+        assert (y.shape, y.dtype) == (expected.shape, expected.dtype)
+        np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("op", "direction", "layout", "given", "attrs"), _RNN_MODES, ids=str)
+def test_recurrent_layers(op, direction, layout, given, attrs, tmp_path):
+    _check_model(_rnn_model(op, _rnn_weights(op, direction), direction, layout, given, **attrs), tmp_path)
+
+
+def _clipped(base, bound):
+    """The reference's LSTM or GRU with its gate pre-activations clipped to [-bound, bound] (the reference
+    ignores ``clip``): f and g clip their input, h (of the LSTM's cell state) does not."""
+
+    class Clipped(base):
+        op_domain = ""
+
+        def f(self, x):
+            return super().f(np.clip(x, -bound, bound))
+
+        def g(self, x):
+            return super().g(np.clip(x, -bound, bound))
+
+    Clipped.__name__ = base.__name__
+    return Clipped
+
+
+@pytest.mark.parametrize(
+    ("op", "attrs"), [("LSTM", {}), ("GRU", {}), ("GRU", {"linear_before_reset": 1})], ids=str
+)
+def test_clip_bounds_every_gate_pre_activation(op, attrs, tmp_path):
+    weights = {name: 3 * value for name, value in _rnn_weights(op, "bidirectional").items()}
+    model = _rnn_model(op, weights, "bidirectional", 0, ("B",), clip=0.7, **attrs)
+    base = op_lstm.LSTM if op == "LSTM" else op_gru.GRU
+    unclipped = _rnn_model(op, weights, "bidirectional", 0, ("B",), **attrs)
+    x = array(2, _STEPS, _INPUTS)
+    assert not np.allclose(reference(model, x, [_clipped(base, 0.7)]), reference(unclipped, x), atol=1e-3)
+    _check_model(model, tmp_path, expected=lambda x: reference(model, x, [_clipped(base, 0.7)]))
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_sequence_lengths(op, direction, tmp_path):
+    """Each sequence as if alone, cut to its length: the steps past it give zeros, Y_h (and Y_c) are its
+    last step's (a reverse direction starts at its last step)."""
+    lengths = np.array([_STEPS, 2, 1], np.int32)
+    weights = {**_rnn_weights(op, direction, batch=3), "lens": lengths}
+    given = ("B", "lens", "initial_h", "initial_c")
+    model = _rnn_model(op, weights, direction, 0, given)
+    alone = [
+        _rnn_model(
+            op,
+            {**weights, **{k: weights[k][:, b : b + 1] for k in ("initial_h", "initial_c")}},
+            direction,
+            0,
+            ("B", "initial_h", "initial_c"),
+            flat=False,
+        )
+        for b in range(3)
+    ]
+
+    def expected(x):
+        rows = []
+        for b, length in enumerate(lengths):
+            y, *finals = ReferenceEvaluator(alone[b]).run(None, {"x": x[b : b + 1, :length]})
+            y = np.concatenate([y, np.zeros((_STEPS - length, *y.shape[1:]), y.dtype)])
+            parts = [np.transpose(y, (2, 0, 1, 3))] + [np.swapaxes(f, 0, 1) for f in finals]
+            rows.append(np.concatenate([p.reshape(1, -1) for p in parts], axis=1))
+        return np.concatenate(rows)
+
+    _check_model(model, tmp_path, expected, batch=3)
+
+
+_PRODUCTS = [
+    # op, direction, attributes, expected products: name suffix, matrix shape (IN, OUT), rows of R
+    ("LSTM", "forward", {}, [("forward/W", (3, 16), None), ("forward/R", (4, 16), slice(None))]),
+    (
+        "LSTM",
+        "bidirectional",
+        {},
+        [
+            ("forward/W", (3, 16), None),
+            ("forward/R", (4, 16), slice(None)),
+            ("reverse/W", (3, 16), None),
+            ("reverse/R", (4, 16), slice(None)),
+        ],
+    ),
+    (
+        "GRU",
+        "bidirectional",
+        {},
+        [
+            ("forward/W", (3, 12), None),
+            ("forward/R_zr", (4, 8), slice(0, 8)),
+            ("forward/R_h", (4, 4), slice(8, 12)),
+            ("reverse/W", (3, 12), None),
+            ("reverse/R_zr", (4, 8), slice(0, 8)),
+            ("reverse/R_h", (4, 4), slice(8, 12)),
+        ],
+    ),
+    (
+        "GRU",
+        "reverse",
+        {"linear_before_reset": 1},
+        [("reverse/W", (3, 12), None), ("reverse/R", (4, 12), slice(None))],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "direction", "attrs", "products"), _PRODUCTS, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in _PRODUCTS]
+)
+def test_recurrent_products_go_through_on_product(op, direction, attrs, products, tmp_path):
+    """Per direction, W is one product with the steps as positions, R one product (two for a GRU with
+    linear_before_reset 0) with the steps as repeats and the traced step index; the hook's results are the
+    layer's products, and a digital hook gives the plain evaluation."""
+    weights = _rnn_weights(op, direction)
+    model = _rnn_model(op, weights, direction, 0, ("B",), **attrs)
+    loaded = load(model, tmp_path)
+    x = array(2, _STEPS, _INPUTS)
+
+    products_seen = []
+
+    def scaled(product, factor):
+        products_seen.append(product)
+        return factor * product.digital()
+
+    hooked = jax.jit(lambda x, factor: loaded.apply(loaded.params, x, lambda p: scaled(p, factor)))
+    plain = jax.jit(lambda x: loaded.apply(loaded.params, x))
+    np.testing.assert_allclose(np.asarray(hooked(x, 1.0)), np.asarray(plain(x)), rtol=1e-6, atol=1e-6)
+    doubled = _rnn_model(
+        op, {**weights, "W": 2 * weights["W"], "R": 2 * weights["R"]}, direction, 0, ("B",), **attrs
+    )
+    np.testing.assert_allclose(np.asarray(hooked(x, 2.0)), reference(doubled, x), rtol=1e-5, atol=1e-5)
+    found = [(p.name, p.weight.shape, p.positions, p.repeats, p.step is None) for p in products_seen]
+    assert found == [
+        (
+            f"rnn/{suffix}",
+            shape,
+            (_STEPS,) if rows is None else (),
+            1 if rows is None else _STEPS,
+            rows is None,
+        )
+        for suffix, shape, rows in products
+    ]  # traced once: one call per product
+    for product, (suffix, _, rows) in zip(products_seen, products, strict=True):
+        d = 1 if direction == "bidirectional" and suffix.startswith("reverse") else 0
+        matrix = weights["W"][d] if rows is None else weights["R"][d][rows]
+        np.testing.assert_array_equal(product.weight, matrix.T)
+    layers = [(layer.name, layer.weight.shape, layer.mvms_per_inference) for layer in loaded.matrix_layers()]
+    assert layers == [(f"rnn/{suffix}", shape, _STEPS) for suffix, shape, _ in products]
+
+
+def _rnn_error(tmp_path, op="LSTM", extra_inputs=(), extra_inits=(), **attrs) -> str:
+    weights = _rnn_weights(op, "forward")
+    names = ["seq", "W", "R", *extra_inputs]
+    nodes = [
+        node("Transpose", ["x"], ["seq"], perm=[1, 0, 2]),
+        helper.make_node(op, names, ["Y"], name="encoder/rnn", hidden_size=_HIDDEN, **attrs),
+        node("Identity", ["Y"]),
+    ]
+    inits = [init("W", weights["W"]), init("R", weights["R"]), *extra_inits]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [_STEPS, 1, "N", _HIDDEN])]
+    path = tmp_path / "model.onnx"
+    onnx.save(onnx_model(nodes, inits, (_STEPS, _INPUTS), outputs=outputs), path)
+    return load_error(path)
+
+
+@pytest.mark.parametrize(
+    ("op", "extra", "attrs", "reason"),
+    [
+        ("LSTM", ("", "", "", "", "P"), {}, "peepholes (input P) are not supported"),
+        (
+            "LSTM",
+            (),
+            {"activations": ["Relu", "Tanh", "Tanh"]},
+            "activations Relu, Tanh, Tanh are not supported (only the defaults: sigmoid, tanh, tanh)",
+        ),
+        (
+            "GRU",
+            (),
+            {"activations": ["HardSigmoid", "Tanh"], "activation_alpha": [0.2]},
+            "activations HardSigmoid, Tanh are not supported (only the defaults: sigmoid, tanh)",
+        ),
+        (
+            "GRU",
+            (),
+            {"activation_beta": [0.5]},
+            "activation_beta is not supported (only the default activations",
+        ),
+        ("LSTM", (), {"input_forget": 1}, "input_forget 1 (coupled input and forget gates) is not supported"),
+        ("LSTM", (), {"direction": "sideways"}, "direction 'sideways' is not supported"),
+    ],
+    ids=["peepholes", "activations", "activations and alpha", "beta", "input_forget", "direction"],
+)
+def test_unsupported_recurrent_forms_are_refused_at_load(op, extra, attrs, reason, tmp_path):
+    extra_inits = [init("P", array(1, 3 * _HIDDEN))] if "P" in extra else []
+    message = _rnn_error(tmp_path, op, extra, extra_inits, **attrs)
+    assert f"node 'encoder/rnn' ({op}): {reason}" in message
+
+
+def test_a_recurrent_weight_computed_from_the_input_is_refused(tmp_path):
+    weights = _rnn_weights("LSTM", "forward")
+    nodes = [
+        node("ReduceMean", ["x"], ["m"], keepdims=0),
+        node("Mul", ["R0", "m"], ["R"]),
+        node("Transpose", ["x"], ["seq"], perm=[1, 0, 2]),
+        helper.make_node("LSTM", ["seq", "W", "R"], ["Y"], name="encoder/rnn", hidden_size=_HIDDEN),
+        node("Identity", ["Y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [_STEPS, 1, "N", _HIDDEN])]
+    path = tmp_path / "model.onnx"
+    model = onnx_model(
+        nodes, [init("W", weights["W"]), init("R0", weights["R"])], (_STEPS, _INPUTS), outputs=outputs
+    )
+    onnx.save(model, path)
+    assert load_error(path).endswith(
+        "node 'encoder/rnn' (LSTM): its weight R is computed from the model input; it must be constant "
+        "(computed from initializers and shapes alone) to be held on tiles"
+    )
+
+
+def test_the_dynamo_exporters_computed_recurrent_weight_is_a_constant(tmp_path):
+    """R as Slice/Concat/Unsqueeze of an initializer (gates reordered), as PyTorch's dynamo exporter writes
+    it, is folded to a constant: on tiles."""
+    weights = _rnn_weights("LSTM", "forward")
+    r = weights["R"][0]
+    h = _HIDDEN
+    gates = [(0, h), (3 * h, 4 * h), (h, 2 * h), (2 * h, 3 * h)]  # i, o, f, c from PyTorch's i, f, c, o
+    nodes = [node("Transpose", ["x"], ["seq"], perm=[1, 0, 2])]
+    nodes += [node("Slice", ["r", f"s{i}", f"e{i}", "zero"], [f"g{i}"]) for i in range(4)]
+    nodes += [
+        node("Concat", ["g0", "g1", "g2", "g3"], ["c"], axis=0),
+        node("Unsqueeze", ["c", "zero"], ["R"]),
+        helper.make_node("LSTM", ["seq", "W", "R"], ["Y"], name="rnn", hidden_size=h),
+        node("Transpose", ["Y"], ["t"], perm=[2, 0, 1, 3]),
+        node("Reshape", ["t", "rows"]),
+    ]
+    inits = [init("W", weights["W"]), init("r", r), init("zero", _ints(0)), init("rows", _ints(0, -1))]
+    for i, (start, end) in enumerate(gates):
+        inits += [init(f"s{i}", _ints(start)), init(f"e{i}", _ints(end))]
+    model = onnx_model(nodes, inits, (_STEPS, _INPUTS))
+    loaded = load(model, tmp_path)
+    hook = _Recording()
+    x = array(2, _STEPS, _INPUTS)
+    np.testing.assert_allclose(
+        np.asarray(loaded.apply(loaded.params, x, hook)), reference(model, x), rtol=1e-5, atol=1e-5
+    )
+    reordered = np.concatenate([r[:h], r[3 * h :], r[h : 2 * h], r[2 * h : 3 * h]])
+    assert [p.name for p in hook.products] == ["rnn/forward/W", "rnn/forward/R"]
+    np.testing.assert_array_equal(hook.products[1].weight, reordered.T)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # What the importer refuses, in one line naming the node and the operator.
 
 
@@ -631,3 +977,74 @@ def test_an_error_at_evaluation_names_the_node(tmp_path):
         match=r"^node 'split_node' \(Split\): split sizes \[1, 1\] do not add up to the size 3 of axis 1$",
     ):
         loaded.apply(loaded.params, array(2, 3, 4))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The networks PyTorch exports (tests/data/pytorch): layers, outputs, accuracies.
+
+_PYTORCH = Path(__file__).parent / "data" / "pytorch"
+_FILES = json.loads((_PYTORCH / "accuracies.json").read_text())["files"]
+_LAYERS = {  # (IN, OUT) matrices with their matrix-vector products per inference, in graph order
+    "resnet": [((9, 16), 784), ((144, 16), 196), ((144, 16), 196), ((144, 32), 49), ((288, 32), 49)]
+    + [((16, 32), 49)]  # the stride-2 block's 1 x 1 projection shortcut
+    + [((9, 1), 49)] * 32  # the depthwise convolution: one matrix per group
+    + [((32, 32), 49), ((32, 10), 1)],
+    "vit": [((49, 48), 16)]
+    + [((48, 144), 17), ((48, 48), 17), ((48, 96), 17), ((96, 48), 17)] * 2
+    + [((48, 10), 1)],
+    "lstm": [((28, 256), 28), ((64, 256), 28), ((64, 10), 1)],
+    "gru": [((28, 192), 28), ((64, 192), 28), ((64, 10), 1)],
+}
+
+
+def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_mnist()
+    return x[MNIST_TEST].reshape(-1, 1, 28, 28), y[MNIST_TEST]
+
+
+@pytest.mark.parametrize("file", sorted(_FILES))
+def test_pytorch_fixture_layers_and_outputs(file):
+    """The layers a chip holds (a depthwise convolution's groups, the recurrent W and R with the 28 rows as
+    steps), and the outputs of 16 test images, as the reference evaluator computes them."""
+    model = load_onnx(_PYTORCH / file)
+    layers = model.matrix_layers()
+    assert [(layer.weight.shape, layer.mvms_per_inference) for layer in layers] == _LAYERS[file.split("_")[0]]
+    names = [layer.name for layer in layers]
+    assert len(set(names)) == len(names)
+    if file.startswith("resnet"):
+        assert sum(name.endswith(f"/group{g}") for name in names for g in range(32)) == 32
+    if file.startswith(("lstm", "gru")):
+        assert names[0].endswith("/forward/W") and names[1].endswith("/forward/R")
+    x = _mnist_test()[0][:16]
+    logits = np.asarray(jax.jit(lambda x: model.apply(model.params, x))(x))
+    expected = ReferenceEvaluator(str(_PYTORCH / file)).run(None, {"x": x})[0]
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(logits.argmax(axis=1), expected.argmax(axis=1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file", sorted(_FILES))
+def test_pytorch_fixture_accuracy_equals_pytorchs(file):
+    """The digital accuracy on MNIST images 8000..9999 is PyTorch's, right answer for right answer."""
+    model = load_onnx(_PYTORCH / file)
+    x, y = _mnist_test()
+    apply = jax.jit(lambda x: model.apply(model.params, x))
+    right = sum(
+        int(np.sum(np.argmax(apply(x[i : i + 500]), axis=1) == y[i : i + 500])) for i in range(0, len(x), 500)
+    )
+    assert right == round(_FILES[file]["torch_accuracy"] * len(x))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file", ["lstm_dynamo.onnx", "gru_torchscript.onnx"])
+def test_recurrent_fixture_on_an_ideal_chip_keeps_its_accuracy(file):
+    """The estimator runs the recurrent products on tiles (W once, R inside the scan): on the ideal preset
+    every chip's accuracy is the digital one."""
+    import crossbar
+
+    model = load_onnx(_PYTORCH / file)
+    x, y = _mnist_test()
+    estimate = crossbar.estimate_accuracy(
+        model.apply, model.params, x[:100], y[:100], crossbar.PRESETS["ideal"], (1.0,), 2, 0, progress=False
+    )
+    assert estimate.accuracies.tolist() == [[estimate.digital_accuracy]] * 2

@@ -1,10 +1,10 @@
 """ONNX models as JAX functions: ``apply(params, x)`` with the initializers as ``params``.
 
-The operators that MLPs, CNNs and transformers exported from PyTorch, Keras and JAX use (``OPERATORS``) are
-evaluated with ``jax.numpy`` and ``jax.lax``, following the ONNX operator specification; values that depend
-only on constants (shapes, initializers) stay numpy arrays, so shape arithmetic is exact and static under
-``jax.jit``. Matrix products with a constant weight (Gemm, MatMul, Conv) are the layers a crossbar holds
-(``OnnxModel.matrix_layers``).
+The operators that MLPs, CNNs, transformers and recurrent networks exported from PyTorch, Keras and JAX use
+(``OPERATORS``) are evaluated with ``jax.numpy`` and ``jax.lax``, following the ONNX operator specification;
+values that depend only on constants (shapes, initializers) stay numpy arrays, so shape arithmetic is exact
+and static under ``jax.jit``. Matrix products with a constant weight (Gemm, MatMul, Conv, the input and
+recurrent products of LSTM and GRU) are the layers a crossbar holds (``OnnxModel.matrix_layers``).
 """
 
 import dataclasses

@@ -1,10 +1,10 @@
 """ONNX operators in JAX, following the ONNX operator specification (onnx.ai/onnx/operators), one module per
-family: products (on tiles), elementwise, shapes, reductions, normalization, pooling.
+family: products (on tiles), elementwise, shapes, reductions, normalization, pooling, recurrent layers.
 
 ``OPERATORS`` maps each supported operator type of the default domain to its ``Operator``.
 """
 
-from . import _elementwise, _normalization, _pooling, _products, _reductions, _shapes
+from . import _elementwise, _normalization, _pooling, _products, _recurrent, _reductions, _shapes
 from ._operator import Context as Context
 from ._operator import Operator as Operator
 
@@ -15,4 +15,5 @@ OPERATORS: dict[str, Operator] = {
     **_reductions.OPERATORS,
     **_normalization.OPERATORS,
     **_pooling.OPERATORS,
+    **_recurrent.OPERATORS,
 }
