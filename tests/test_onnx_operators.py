@@ -1025,7 +1025,7 @@ def test_pytorch_fixture_layers_and_outputs(file):
 @pytest.mark.slow
 @pytest.mark.parametrize("file", sorted(_FILES))
 def test_pytorch_fixture_accuracy_equals_pytorchs(file):
-    """The digital accuracy on MNIST images 8000..9999 is PyTorch's, right answer for right answer."""
+    """The digital accuracy on MNIST images 8000..9999 is PyTorch's: the same count of right answers."""
     model = load_onnx(_PYTORCH / file)
     x, y = _mnist_test()
     apply = jax.jit(lambda x: model.apply(model.params, x))
