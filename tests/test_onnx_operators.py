@@ -980,7 +980,7 @@ def test_an_error_at_evaluation_names_the_node(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The networks PyTorch exports (tests/data/pytorch): layers, outputs, accuracies.
+# The networks PyTorch exports (tests/data/pytorch): layers, outputs, accuracies on MNIST 8000..9999.
 
 _PYTORCH = Path(__file__).parent / "data" / "pytorch"
 _FILES = json.loads((_PYTORCH / "accuracies.json").read_text())["files"]
@@ -1003,9 +1003,10 @@ def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("file", sorted(_FILES))
-def test_pytorch_fixture_layers_and_outputs(file):
+def test_pytorch_fixture(file):
     """The layers a chip holds (a depthwise convolution's groups, the recurrent W and R with the 28 rows as
-    steps), and the outputs of 16 test images, as the reference evaluator computes them."""
+    steps); the outputs of 16 test images as the reference evaluator computes them; and the digital accuracy
+    on MNIST images 8000..9999, PyTorch's to the count of right answers."""
     model = load_onnx(_PYTORCH / file)
     layers = model.matrix_layers()
     assert [(layer.weight.shape, layer.mvms_per_inference) for layer in layers] == _LAYERS[file.split("_")[0]]
@@ -1015,23 +1016,13 @@ def test_pytorch_fixture_layers_and_outputs(file):
         assert sum(name.endswith(f"/group{g}") for name in names for g in range(32)) == 32
     if file.startswith(("lstm", "gru")):
         assert names[0].endswith("/forward/W") and names[1].endswith("/forward/R")
-    x = _mnist_test()[0][:16]
-    logits = np.asarray(jax.jit(lambda x: model.apply(model.params, x))(x))
-    expected = ReferenceEvaluator(str(_PYTORCH / file)).run(None, {"x": x})[0]
-    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
-    np.testing.assert_array_equal(logits.argmax(axis=1), expected.argmax(axis=1))
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("file", sorted(_FILES))
-def test_pytorch_fixture_accuracy_equals_pytorchs(file):
-    """The digital accuracy on MNIST images 8000..9999 is PyTorch's: the same count of right answers."""
-    model = load_onnx(_PYTORCH / file)
     x, y = _mnist_test()
     apply = jax.jit(lambda x: model.apply(model.params, x))
-    right = sum(
-        int(np.sum(np.argmax(apply(x[i : i + 500]), axis=1) == y[i : i + 500])) for i in range(0, len(x), 500)
-    )
+    logits = [np.asarray(apply(x[i : i + 500])) for i in range(0, len(x), 500)]
+    expected = ReferenceEvaluator(str(_PYTORCH / file)).run(None, {"x": x[:16]})[0]
+    np.testing.assert_allclose(logits[0][:16], expected, rtol=1e-4, atol=1e-4)
+    right = int(np.sum(np.argmax(np.concatenate(logits), axis=1) == y))
     assert right == round(_FILES[file]["torch_accuracy"] * len(x))
 
 
