@@ -1,10 +1,10 @@
 """ONNX models as JAX functions: ``apply(params, x)`` with the initializers as ``params``.
 
-The operators MLPs and CNNs exported from PyTorch, Keras and JAX use (``OPERATORS``) are evaluated with
-``jax.numpy`` and ``jax.lax``, following the ONNX operator specification; values that depend only on
-constants (shapes, initializers) stay numpy arrays, so shape arithmetic is exact and static under ``jax.jit``.
-Matrix products with a constant weight (Gemm, MatMul, Conv) are the layers a crossbar holds
-(``OnnxModel.matrix_layers``).
+The operators that MLPs, CNNs, transformers and recurrent networks exported from PyTorch, Keras and JAX use
+(``OPERATORS``) are evaluated with ``jax.numpy`` and ``jax.lax``, following the ONNX operator specification;
+values that depend only on constants (shapes, initializers) stay numpy arrays, so shape arithmetic is exact
+and static under ``jax.jit``. Matrix products with a constant weight (Gemm, MatMul, Conv, the input and
+recurrent products of LSTM and GRU) are the layers a crossbar holds (``OnnxModel.matrix_layers``).
 """
 
 import dataclasses
@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from .._input_error import InputError
 from ._matrix_layer import MatrixLayer
 from ._matrix_product import products_of
-from ._onnx_operators import OPERATORS
+from ._onnx_operators import OPERATORS, Context
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # compared and hashed by identity: a model is one file's graph
@@ -49,12 +49,13 @@ class OnnxModel:
         values = dict(params)
         # integer initializers are shapes: the model's numpy arrays keep them static when params are traced
         values.update({name: value for name, value in self.params.items() if value.dtype.kind in "biu"})
-        values[self.input_name] = jnp.asarray(x)  # an activation, never folded as a constant
+        values[self.input_name] = x = jnp.asarray(x)  # an activation, never folded as a constant
+        context = Context(self._opset, x.shape[0], on_product)
         for node in self._graph.node:
             operator = OPERATORS[node.op_type]
             inputs = [values[name] if name else None for name in node.input]
             try:
-                outputs = operator(node, inputs, self._opset, on_product)
+                outputs = operator(node, inputs, context)
             except (TypeError, ValueError) as error:  # shapes the graph's producer got wrong, mostly
                 reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
                 raise ValueError(f"node {node.name or node.output[0]!r} ({node.op_type}): {reason}") from None
@@ -79,8 +80,9 @@ class OnnxModel:
 
 
 def load_onnx(path: str | os.PathLike) -> OnnxModel:
-    """Read an ONNX file; a corrupt file, an unsupported operator (named with its node) or a graph that is
-    not one input to one output raises ``InputError``."""
+    """Read an ONNX file; a corrupt file, an unsupported operator or attribute, a weight or shape computed
+    from the input's values (each named with its node) or a graph that is not one input to one output raises
+    ``InputError``."""
     import onnx
     from onnx import numpy_helper
 
@@ -115,4 +117,21 @@ def load_onnx(path: str | os.PathLike) -> OnnxModel:
             f"{path}: input {inputs[0].name!r}: expected a batch axis and fixed sizes after it, got {shape}"
         )
     opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=13)
+    _check_nodes(path, graph, inputs[0].name, opset)
     return OnnxModel(str(path), params, inputs[0].name, shape[1:], graph.output[0].name, graph, opset)
+
+
+def _check_nodes(path: Path, graph, input_name: str, opset: int) -> None:
+    """``InputError`` for the first node that asks what its operator does not support, following which values
+    depend on those of the model input (all but shapes)."""
+    dynamic = {input_name}
+    for node in graph.node:
+        operator = OPERATORS[node.op_type]
+        try:
+            operator.check_node(node, opset, [name in dynamic for name in node.input])
+        except ValueError as error:
+            raise InputError(
+                f"{path}: node {node.name or node.output[0]!r} ({node.op_type}): {error}"
+            ) from None
+        if operator.reads_values and any(name in dynamic for name in node.input):
+            dynamic.update(node.output)
