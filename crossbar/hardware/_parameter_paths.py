@@ -10,7 +10,8 @@ and ``dac.FIELD`` (the converters: ``bits``, ``bound``, ``v_read``, ``encoding``
 import dataclasses
 
 import equinox as eqx
-import numpy as np
+
+from emulator_common.validation import is_number
 
 from ..array import Crossbar
 
@@ -85,6 +86,6 @@ def _checked(value, field: dataclasses.Field, current):
             kind = type(current).__name__ if current is not None else "a value"
             raise ValueError(f"expected {kind}, got {value!r}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value!r}")
+    if not is_number(value):
+        raise ValueError(f"expected a finite number within float32's range, got {value!r}")
     return float(value)
