@@ -31,8 +31,9 @@ from ..estimation import (
     read,
     trial_keys,
 )
-from ..hardware import Chip, with_parameter
+from ..hardware import Chip, is_static, with_parameter
 from ..networks import load_onnx, products_of
+from ._points import Points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,14 +58,18 @@ class SweepInputs:
         return tuple(hashlib.sha256(part).hexdigest() for part in parts)
 
 
-def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[list[int]]:
-    """Point indices in chunks of at most ``size`` points with one compiled structure, in point order."""
-    groups: dict = {}
+def chunks_of(points: Points, inputs: SweepInputs, size: int) -> list[list[int]]:
+    """Point indices in chunks of at most ``size`` points with one compiled structure, in point order. Only
+    static fields (modes, sizes) change the structure: it is found once per combination of their values."""
     base = _loaded(inputs)[2]
-    for index, point in enumerate(points):
-        structure = jax.tree.structure([c for c, _ in _point_arrays(inputs, base, point)])
-        groups.setdefault(structure, []).append(index)
-    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+    hardware = inputs.hardware.base() if isinstance(inputs.hardware, Chip) else inputs.hardware
+    static = [name for name, chain in inputs.axes.items() if is_static(chain, hardware)]
+    groups: dict = {}
+    for members in points.groups(static):
+        structure = jax.tree.structure([c for c, _ in _point_arrays(inputs, base, points[int(members[0])])])
+        groups.setdefault(structure, []).append(members)
+    ordered = [np.sort(np.concatenate(members)).tolist() for members in groups.values()]
+    return [group[i : i + size] for group in ordered for i in range(0, len(group), size)]
 
 
 def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
