@@ -16,7 +16,7 @@ import yaml
 from emulator_common.atomic_write import write_files
 from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
 from emulator_common.validation import MAX_BITS, is_number
-from emulator_common.yaml_files import load_yaml
+from emulator_common.yaml_files import load_yaml, yaml_key
 
 from ._profile import (
     TECHNOLOGIES,
@@ -317,7 +317,7 @@ def _single_values(overrides: dict, where: str, depth: int = 0) -> None:
     """A device override is one value for the whole tile (a number or a name), or a component's mapping of
     them; deeper mappings than components have (``write_verify.response``) are left to the device model."""
     for key, value in overrides.items():
-        at = f"{where}.{_name(key)}"
+        at = f"{where}.{yaml_key(key)}"
         if not (isinstance(key, str) and key.isidentifier()):
             raise ValueError(f"{at}: unknown field")
         if isinstance(value, dict) and depth < 2:
@@ -336,7 +336,9 @@ def _mapping(value, where: str, allowed: tuple | None) -> dict:
         for key in value:
             if key not in allowed:
                 prefix = f"{where}." if where else ""
-                raise ValueError(f"{prefix}{_name(key)}: unknown field; expected one of {', '.join(allowed)}")
+                raise ValueError(
+                    f"{prefix}{yaml_key(key)}: unknown field; expected one of {', '.join(allowed)}"
+                )
     return value
 
 
@@ -346,11 +348,6 @@ def _get(mapping: dict, key: str, prefix: str, check, default=_REQUIRED):
             raise ValueError(f"{prefix}{key}: missing (required)")
         return default
     return mapping[key] if check is None else check(mapping[key], f"{prefix}{key}")
-
-
-def _name(key) -> str:
-    """A mapping key as a step of a YAML path: as written if it is a name, else quoted."""
-    return key if isinstance(key, str) and key.isprintable() and key else repr(key)
 
 
 def _integer(value, where: str, minimum: int = 1) -> int:

@@ -15,6 +15,7 @@ import equinox as eqx
 import numpy as np
 
 from .validation import FLOAT32_MAX, is_number
+from .yaml_files import yaml_key
 
 
 def module_to_dict(module: eqx.Module) -> dict:
@@ -55,7 +56,9 @@ def module_from_dict(cls: type[eqx.Module], data, prefix: str = "", components: 
     fields = {field.name: field for field in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise ValueError(f"{prefix}{unknown[0]}: unknown field; expected one of {', '.join(fields)}")
+        raise ValueError(
+            f"{prefix}{yaml_key(unknown[0])}: unknown field; expected one of {', '.join(fields)}"
+        )
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}{key}"

@@ -1,4 +1,4 @@
-"""Reading a YAML file a user names, every failure one line that names the file."""
+"""Reading a YAML file a user names, every failure one line that names the file; keys in messages."""
 
 import os
 from pathlib import Path
@@ -25,3 +25,9 @@ def load_yaml(path: str | os.PathLike):
         raise ValueError(f"{path}: not valid YAML") from None
     except RecursionError:
         raise ValueError(f"{path}: not valid YAML (nested too deeply)") from None
+
+
+def yaml_key(key) -> str:
+    """A mapping key as a step of a YAML path in a one-line message: as written if it is printable text,
+    else quoted (``'a\\nb'``, ``1``, ``None``)."""
+    return key if isinstance(key, str) and key.isprintable() and key else repr(key)

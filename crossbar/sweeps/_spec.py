@@ -35,6 +35,7 @@ import yaml
 
 from emulator_common.memory import require_memory
 from emulator_common.validation import is_number
+from emulator_common.yaml_files import yaml_key
 
 from .._input_error import InputError
 from ..estimation import parse_times, split_data_range
@@ -154,7 +155,7 @@ def _check_fields(data, path: Path, fail) -> None:
         raise InputError(f"{path}: expected a mapping with model, data and axes, got {type(data).__name__}")
     for key in data:
         if key not in _KEYS:
-            fail(str(key), f"unknown field; expected one of {', '.join(_KEYS)}")
+            fail(yaml_key(key), f"unknown field; expected one of {', '.join(_KEYS)}")
     for key in ("model", "data", "axes"):
         if key not in data:
             fail(key, "missing (required)")
@@ -205,7 +206,7 @@ def _axes(axes: dict, base, hardware: dict, rows: int, fail) -> tuple[dict, dict
     the rows each point stores."""
     chains, grid, random = {}, {}, {}
     for name, values in axes.items():
-        where = f"axes.{name}"
+        where = f"axes.{yaml_key(name)}"
         try:
             chains[name] = parameter_chain(name, base)
         except ValueError as error:
