@@ -6,6 +6,7 @@ from pathlib import Path
 from emulator_common.atomic_write import atomic_write
 
 from .._input_error import InputError
+from ..array import Crossbar
 from ..compiler import ChipNotEmulated, NetworkDoesNotFit
 from ..estimation import (
     AccuracyEstimate,
@@ -15,6 +16,7 @@ from ..estimation import (
     estimate_table,
     load_data,
     parse_times,
+    require_evaluation_memory,
     split_data_range,
 )
 from ..hardware import ResolvedHardware
@@ -84,6 +86,13 @@ def run_estimate(
     model = load_onnx(model_path)
     model.require_matrix_products()
     x, y = load_data(data, model.input_shape, model.output_size())
+    if isinstance(resolved.hardware, Crossbar):  # a chip's tiles are its own, and the network fits them
+        layers = model.matrix_layers()
+        grids = [(*resolved.hardware.tile_grid(m.weight.shape), m.mvms_per_inference) for m in layers]
+        try:
+            require_evaluation_memory(grids, len(x), trials)
+        except ValueError as error:
+            raise InputError(f"{resolved.label}: {error}") from None
     try:
         estimate = estimate_accuracy(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:

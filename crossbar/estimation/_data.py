@@ -37,6 +37,9 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
         x, y, source = digits.data.astype(np.float32) / 16.0, digits.target, "digits"
     else:
         x, y, source = *_npz_data(spec), spec
+    start, stop = (int(v) if v else None for v in rows.split(":")) if rows is not None else (None, None)
+    if stop is not None and stop > len(x):
+        raise InputError(f"--data: [{rows}] goes beyond the {len(x)} examples of {source}")
     if math.prod(x.shape[1:]) != math.prod(input_shape):
         raise InputError(
             f"{source}: x: expected examples of shape {input_shape} ({math.prod(input_shape)} values, the "
@@ -49,9 +52,6 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
             f"{source}: y: expected labels in [0, {classes}) (the model's outputs), got {y.min()}..{y.max()}"
         )
     if rows is not None:
-        start, stop = (int(v) if v else None for v in rows.split(":"))
-        if stop is not None and stop > len(x):
-            raise InputError(f"--data: [{rows}] goes beyond the {len(x)} examples of {source}")
         x, y = x[start:stop], y[start:stop]
         if len(x) == 0:
             raise InputError(f"--data: [{rows}] selects no examples of {source}")

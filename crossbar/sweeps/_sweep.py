@@ -45,6 +45,8 @@ def run_sweep(
         chunks = chunks_of(spec.points, inputs, spec.points_per_chunk)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"{spec.path}: chip: {error}") from None
+    except InputError as error:  # a point the machine cannot evaluate
+        raise InputError(f"{spec.path}: axes: {error}") from None
     with _executor(scheduler, workers) as execute, folder_lock(Path(out)):
         store = ResultStore(out, spec)
         done = store.finished()
