@@ -200,6 +200,29 @@ def test_a_compile_or_an_estimate_the_machine_cannot_hold_says_how_much_it_needs
     assert no_monte_carlo == [] and not any(tmp_path.iterdir())
 
 
+def test_a_billion_chips_are_refused_on_a_chip_and_on_a_preset(files, no_monte_carlo, capsys):
+    for hardware in (["--chip", files.chip], ["--hardware", "aihwkit-pcm"]):
+        argv = ["estimate", files.mlp, "--data", "digits[0:20]", "--trials", "1000000000", *hardware]
+        assert "tile outputs) needs about " in refused(argv, capsys)
+    assert no_monte_carlo == []
+
+
+def test_a_measurement_time_beyond_float32_is_one_line(tmp_path, capsys):
+    truth = calibration.synthesize("rram", 1, seed=2, rows=8, cols=8, p_off=0.2)
+    calibration.save_measurements(
+        calibration.simulate_measurements(truth, seed=3, t_drift=()), tmp_path / "m.npz"
+    )
+    with np.load(tmp_path / "m.npz") as archive:
+        np.savez(tmp_path / "m.npz", **{**archive, "t_measure": np.asarray(1e300)})
+    line = refused(["profile", "fit", tmp_path / "m.npz", "-o", tmp_path / "chip.yaml"], capsys)
+    assert "m.npz: t_measure: expected a finite time >= 0 s within float32's range, got 1e+300" in line
+
+
+def test_more_local_workers_than_the_machine_can_run_are_refused(files, tmp_path, capsys):
+    argv = ["sweep", spec(tmp_path, files.mlp), "--out", tmp_path / "out", "--scheduler", "local"]
+    assert "--workers: expected at most " in refused([*argv, "--workers", "100000"], capsys)
+
+
 def test_converter_bits_of_a_profile_are_checked_where_the_chip_would_use_them(files, tmp_path, capsys):
     document = yaml.safe_load(files.chip.read_text())
     document["peripherals"]["adc"]["bits"] = 64

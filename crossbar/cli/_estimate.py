@@ -19,7 +19,7 @@ from ..estimation import (
     require_evaluation_memory,
     split_data_range,
 )
-from ..hardware import ResolvedHardware
+from ..hardware import Chip, ResolvedHardware
 from ..networks import load_onnx
 from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import distinct_outputs, output_file
@@ -86,13 +86,15 @@ def run_estimate(
     model = load_onnx(model_path)
     model.require_matrix_products()
     x, y = load_data(data, model.input_shape, model.output_size())
-    if isinstance(resolved.hardware, Crossbar):  # a chip's tiles are its own, and the network fits them
-        layers = model.matrix_layers()
-        grids = [(*resolved.hardware.tile_grid(m.weight.shape), m.mvms_per_inference) for m in layers]
-        try:
-            require_evaluation_memory(grids, len(x), trials)
-        except ValueError as error:
-            raise InputError(f"{resolved.label}: {error}") from None
+    tiles = resolved.hardware
+    if isinstance(tiles, Chip):  # blocks split as the compiler splits them onto the chip's tiles
+        g = tiles.profile.geometry
+        tiles = Crossbar(tile_rows=g.rows, tile_cols=g.outputs)
+    grids = [(*tiles.tile_grid(m.weight.shape), m.mvms_per_inference) for m in model.matrix_layers()]
+    try:
+        require_evaluation_memory(grids, len(x), trials)
+    except ValueError as error:
+        raise InputError(f"{resolved.label}: {error}") from None
     try:
         estimate = estimate_accuracy(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:

@@ -3,6 +3,7 @@ cluster; resumable, one run at a time per folder; results as JSON Lines, CSV and
 
 import contextlib
 import itertools
+import os
 import re
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ def run_sweep(
         raise InputError(f"--scheduler: expected inprocess, local or tcp://HOST:PORT, got {scheduler!r}")
     if workers < 1:
         raise InputError(f"--workers: expected an integer >= 1, got {workers}")
+    most = _WORKERS_PER_CORE * os.cpu_count()
+    if scheduler == "local" and workers > most:
+        raise InputError(f"--workers: expected at most {most} ({_WORKERS_PER_CORE} per core), got {workers}")
     spec, inputs = sweep_inputs(spec_path)
     try:  # compiles the network onto a chip: it must fit before any file is written
         chunks = chunks_of(spec.points, inputs, spec.points_per_chunk)
@@ -87,6 +91,7 @@ def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
     return spec, inputs
 
 
+_WORKERS_PER_CORE = 4  # a LocalCluster's processes beyond this only compete for the cores and memory
 _ADDRESS = re.compile(r"tcp://[^\s:/]+:\d{1,5}")
 
 
