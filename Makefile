@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/crossbar demo --out $(OUT)
+	$(BIN)/crossbar demo --out $(OUT) --force
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -28,7 +28,6 @@ A file that breaks any of this raises ``ValueError("FILE: ARRAY: expected ..., g
 """
 
 import dataclasses
-import math
 import os
 import zipfile
 import zlib
@@ -38,6 +37,7 @@ import numpy as np
 
 from emulator_common.atomic_write import atomic_write
 from emulator_common.schemes import SCHEMES
+from emulator_common.validation import FLOAT32_MAX, is_number
 
 from ._profile import TECHNOLOGIES, Geometry, nominal_span, technology_device
 
@@ -162,8 +162,8 @@ def _check(m: Measurements) -> None:
     if m.scheme not in SCHEMES:
         raise ValueError(f"scheme: expected one of {', '.join(SCHEMES)}, got {m.scheme!r}")
     t = m.t_measure
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-        raise ValueError(f"t_measure: expected a finite time >= 0 s, got {t!r}")
+    if not is_number(t) or t < 0:
+        raise ValueError(f"t_measure: expected a finite time >= 0 s within float32's range, got {t!r}")
     g_target = _real("g_target", m.g_target)
     if g_target.ndim != 4 or 0 in g_target.shape:
         raise ValueError(
@@ -241,10 +241,16 @@ def _shape(name: str, value, axes: str, shape: tuple, meaning: str = "") -> None
 
 
 def _finite(name: str, value: np.ndarray, minimum: float | None = None) -> None:
-    bad = ~np.isfinite(value) if minimum is None else ~(np.isfinite(value) & (value >= minimum))
+    """Finite values within float32's range (the emulator computes in float32), at least ``minimum``."""
+    ok = np.abs(value) <= FLOAT32_MAX  # False for NaN
+    if minimum is not None:
+        ok &= value >= minimum
+    bad = ~ok
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         wanted = "finite values" if minimum is None else f"finite values >= {minimum:g}"
+        if np.isfinite(value[index]):
+            wanted += " within float32's range"
         raise ValueError(f"{name}: expected {wanted}, got {float(value[index])!r} at index {index}")
 
 

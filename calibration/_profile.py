@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 
 from device_models import AbstractDevice, from_dict
+from emulator_common.memory import require_memory
 from emulator_common.schemes import SCHEMES
 
 MAX_TILES = 2**16
@@ -53,6 +54,16 @@ class Geometry:
                 f"geometry: expected rows x cols <= {MAX_TILE_DEVICES} devices per tile, "
                 f"got {self.rows} x {self.cols}"
             )
+        require_memory(
+            f"geometry: a chip of {self.tiles} tiles of {self.rows} x {self.cols}",
+            self.devices,
+            "its stuck-cell masks (a byte per device)",
+        )
+
+    @property
+    def devices(self) -> int:
+        """Devices on the chip."""
+        return self.tiles * self.rows * self.cols
 
     @property
     def outputs(self) -> int:

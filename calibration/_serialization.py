@@ -6,15 +6,17 @@ profile (``stuck: {file: tile0-stuck.npy}``). Tiles left out of ``tiles`` are he
 """
 
 import datetime
-import math
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from emulator_common.atomic_write import atomic_write
+from emulator_common.atomic_write import write_files
 from emulator_common.fault_codes import HEALTHY, STUCK_OFF, STUCK_ON
+from emulator_common.validation import MAX_BITS, is_number
+from emulator_common.yaml_files import load_yaml, yaml_key
 
 from ._profile import (
     TECHNOLOGIES,
@@ -35,16 +37,7 @@ _REQUIRED = object()
 def load(path: str | os.PathLike) -> ChipProfile:
     """Read and check a profile; a malformed one raises ``ValueError("FILE: YAML.PATH: expected ...")``."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read the file ({error.strerror})") from None
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, an integer of over 4300 digits
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ValueError(f"{path}: not valid YAML{line}") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not valid YAML (nested too deeply)") from None
+    data = load_yaml(path)
     try:
         return from_mapping(data, path.parent)
     except ValueError as error:
@@ -57,15 +50,18 @@ def validate(path: str | os.PathLike) -> ChipProfile:
 
 
 def save(profile: ChipProfile, path: str | os.PathLike) -> None:
-    """Write ``profile`` as YAML atomically; large stuck masks go to ``.npy`` files beside it."""
+    """Write ``profile`` as YAML; large stuck masks go to ``.npy`` files beside it. Every file is built first
+    and all are written together (``write_files``): a failure leaves none of them."""
     path = Path(path)
     data = to_mapping(profile)
+    files: dict[Path, bytes | str] = {}
     for index, tile in enumerate(profile.tiles):
         rows, cols = np.nonzero(tile.stuck)
         if len(rows) > _INLINE_STUCK_LIMIT:
             name = f"{path.stem}-tile{index}-stuck.npy"
-            with atomic_write(path.parent / name, "wb") as handle:
-                np.save(handle, tile.stuck.astype(np.int8))
+            buffer = io.BytesIO()
+            np.save(buffer, tile.stuck.astype(np.int8))
+            files[path.parent / name] = buffer.getvalue()
             data["tiles"][index]["stuck"] = {"file": name}
         elif len(rows):
             names = {code: name for name, code in _STUCK_NAMES.items()}
@@ -73,9 +69,8 @@ def save(profile: ChipProfile, path: str | os.PathLike) -> None:
                 _Flow([int(r), int(c), names[int(tile.stuck[r, c])]]) for r, c in zip(rows, cols, strict=True)
             ]
             data["tiles"][index]["stuck"] = {"cells": cells}
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110)
-    with atomic_write(path) as handle:
-        handle.write(text)
+    files[path] = yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110)
+    write_files(files)
 
 
 def to_mapping(profile: ChipProfile) -> dict:
@@ -322,15 +317,15 @@ def _single_values(overrides: dict, where: str, depth: int = 0) -> None:
     """A device override is one value for the whole tile (a number or a name), or a component's mapping of
     them; deeper mappings than components have (``write_verify.response``) are left to the device model."""
     for key, value in overrides.items():
-        at = f"{where}.{_name(key)}"
+        at = f"{where}.{yaml_key(key)}"
         if not (isinstance(key, str) and key.isidentifier()):
             raise ValueError(f"{at}: unknown field")
         if isinstance(value, dict) and depth < 2:
             _single_values(value, at, depth + 1)
         elif isinstance(value, list):
             raise ValueError(f"{at}: expected one value for the whole tile, got a list")
-        elif isinstance(value, int) and not isinstance(value, bool) and not _is_number(value):
-            raise ValueError(f"{at}: expected a finite number, got an integer too large for a float")
+        elif isinstance(value, int) and not isinstance(value, bool) and not is_number(value):
+            raise ValueError(f"{at}: expected a finite number, got an integer too large for a float32")
 
 
 def _mapping(value, where: str, allowed: tuple | None) -> dict:
@@ -341,7 +336,9 @@ def _mapping(value, where: str, allowed: tuple | None) -> dict:
         for key in value:
             if key not in allowed:
                 prefix = f"{where}." if where else ""
-                raise ValueError(f"{prefix}{_name(key)}: unknown field; expected one of {', '.join(allowed)}")
+                raise ValueError(
+                    f"{prefix}{yaml_key(key)}: unknown field; expected one of {', '.join(allowed)}"
+                )
     return value
 
 
@@ -351,11 +348,6 @@ def _get(mapping: dict, key: str, prefix: str, check, default=_REQUIRED):
             raise ValueError(f"{prefix}{key}: missing (required)")
         return default
     return mapping[key] if check is None else check(mapping[key], f"{prefix}{key}")
-
-
-def _name(key) -> str:
-    """A mapping key as a step of a YAML path: as written if it is a name, else quoted."""
-    return key if isinstance(key, str) and key.isprintable() and key else repr(key)
 
 
 def _integer(value, where: str, minimum: int = 1) -> int:
@@ -369,7 +361,10 @@ def _index(value, where: str) -> int:
 
 
 def _bits(value, where: str) -> int:
-    return _integer(value, where, minimum=2)
+    bits = _integer(value, where, minimum=2)
+    if bits > MAX_BITS:
+        raise ValueError(f"{where}: expected an integer <= {MAX_BITS}, got {bits}")
+    return bits
 
 
 def _string(value, where: str) -> str:
@@ -383,32 +378,23 @@ def _date(value, where: str) -> str:
     return value.isoformat() if isinstance(value, datetime.date) else _string(value, where)
 
 
-def _is_number(value) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer beyond the float range
-        return False
-
-
 def _positive(value, where: str) -> float:
-    if not _is_number(value) or value <= 0:
+    if not is_number(value) or value <= 0:
         raise ValueError(f"{where}: expected a finite number > 0, got {_short(value)}")
     return float(value)
 
 
 def _nonnegative(value, where: str) -> float:
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         raise ValueError(f"{where}: expected a finite number >= 0, got {_short(value)}")
     return float(value)
 
 
 def _vector(value, where: str, n: int, meaning: str, positive: bool = False) -> np.ndarray:
     """A number (the same for all n) or a list of n finite numbers."""
-    if _is_number(value):
+    if is_number(value):
         values = np.full(n, float(value))
-    elif isinstance(value, list) and all(map(_is_number, value)):
+    elif isinstance(value, list) and all(map(is_number, value)):
         if len(value) != n:
             raise ValueError(f"{where}: expected {n} values ({meaning}), got {len(value)}")
         values = np.asarray(value, float)

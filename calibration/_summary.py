@@ -4,7 +4,7 @@ import numpy as np
 
 from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
 
-from ._profile import ChipProfile
+from ._profile import ChipProfile, TileProfile
 
 
 def summarize_profile(profile: ChipProfile) -> str:
@@ -21,13 +21,20 @@ def summarize_profile(profile: ChipProfile) -> str:
         f"{'tile':>4} {'g_min':>7} {'g_max':>7} {'off':>6} {'on':>5} {'gain':>13} {'offset sd':>9} "
         f"{'DAC sd':>7} {'r_row':>6} {'r_col':>6}  overrides",
     ]
+    described: dict[int, str] = {}  # tiles a profile leaves out are one shared object: describe it once
     for index, tile in enumerate(profile.tiles):
-        off, on = int(np.sum(tile.stuck == STUCK_OFF)), int(np.sum(tile.stuck == STUCK_ON))
-        gain = f"{np.mean(tile.adc_gain):.3f}±{np.std(tile.adc_gain):.3f}"
-        overrides = ", ".join(f"{k}={v}" for k, v in tile.device.items()) or "-"
-        lines.append(
-            f"{index:>4} {tile.g_min:>7.3g} {tile.g_max:>7.3g} {off:>6} {on:>5} {gain:>13} "
-            f"{np.std(tile.adc_offset):>9.2g} {np.std(tile.dac_gain):>7.2g} "
-            f"{tile.r_row:>6.3g} {tile.r_col:>6.3g}  {overrides}"
-        )
+        if id(tile) not in described:
+            described[id(tile)] = _tile_line(tile)
+        lines.append(f"{index:>4} {described[id(tile)]}")
     return "\n".join(lines)
+
+
+def _tile_line(tile: TileProfile) -> str:
+    off, on = int(np.sum(tile.stuck == STUCK_OFF)), int(np.sum(tile.stuck == STUCK_ON))
+    gain = f"{np.mean(tile.adc_gain):.3f}±{np.std(tile.adc_gain):.3f}"
+    overrides = ", ".join(f"{k}={v}" for k, v in tile.device.items()) or "-"
+    return (
+        f"{tile.g_min:>7.3g} {tile.g_max:>7.3g} {off:>6} {on:>5} {gain:>13} "
+        f"{np.std(tile.adc_offset):>9.2g} {np.std(tile.dac_gain):>7.2g} "
+        f"{tile.r_row:>6.3g} {tile.r_col:>6.3g}  {overrides}"
+    )

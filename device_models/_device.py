@@ -18,7 +18,7 @@ from emulator_common.validation import (
 from ._accumulated_noise import TIME_SEMANTICS
 from ._faults import STUCK_OFF, STUCK_ON, StuckAtFaults, merge_fault_codes, require_fault_codes
 from ._iv import sinh_current
-from ._levels import quantize_to_levels
+from ._levels import MAX_LEVELS, quantize_to_levels
 from ._state import DeviceState
 from ._write_verify import WriteVerify
 
@@ -55,7 +55,7 @@ class AbstractDevice(eqx.Module):
         if self.g_max_spread is not None:
             require_finite_nonnegative("g_max_spread", self.g_max_spread)
         if self.levels != 0:
-            require_integer("levels", self.levels, 2, " (or 0 for a continuum)")
+            require_integer("levels", self.levels, 2, " (or 0 for a continuum)", MAX_LEVELS)
         require_choice("time_semantics", self.time_semantics, TIME_SEMANTICS)
 
     @abc.abstractmethod

@@ -2,17 +2,17 @@
 
 A file holds one model: ``model: PCM`` (or ``HermesPCM``, ``RRAM``, ``Ideal``) followed by any of its fields;
 components are nested mappings (``faults: {p_off: 0.01}``, ``write_verify: {response: {a_ltp: 0.5}}``).
-Fields left out take their defaults.
+Fields left out take their defaults. A file describes one device: every numeric field holds one number.
 """
 
 import os
-from pathlib import Path
 
 import equinox as eqx
 import yaml
 
 from emulator_common.atomic_write import atomic_write
 from emulator_common.modules import module_from_dict, module_to_dict
+from emulator_common.yaml_files import load_yaml
 
 from ._device import AbstractDevice
 from ._faults import StuckAtFaults
@@ -47,14 +47,7 @@ def save(device: AbstractDevice, path: str | os.PathLike) -> None:
 
 def load(path: str | os.PathLike) -> AbstractDevice:
     """Read a device model from YAML; a malformed file raises ``ValueError("FILE: FIELD: expected ...")``."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read the file ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ValueError(f"{path}: not valid YAML{line}") from None
+    data = load_yaml(path)
     try:
         return from_dict(data)
     except ValueError as error:

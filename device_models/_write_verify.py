@@ -9,6 +9,9 @@ from emulator_common.validation import as_array, require_integer, require_positi
 
 from ._pulse_response import PulseResponse
 
+MAX_PULSES = 10_000
+"""A pulse budget per device beyond any write-verify scheme in use; the loop's time grows with it."""
+
 
 class WriteVerify(eqx.Module):
     """A program-and-verify loop driving devices from g_min towards their targets with single pulses.
@@ -28,7 +31,7 @@ class WriteVerify(eqx.Module):
 
     def __check_init__(self):
         require_positive("write_verify.tolerance", self.tolerance)
-        require_integer("write_verify.max_pulses", self.max_pulses, 1)
+        require_integer("write_verify.max_pulses", self.max_pulses, 1, maximum=MAX_PULSES)
 
     def program(self, key: jax.Array, g_target: jax.Array, g_min: jax.Array, g_max: jax.Array):
         """Programmed conductances (uS) and pulses used (int32), both of ``g_target``'s shape.

@@ -1,6 +1,7 @@
-"""Write a file so that readers see the old file or the complete new one, never a partial write."""
+"""Write files so that readers see the old file or the complete new one, never a partial write."""
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -10,18 +11,56 @@ from pathlib import Path
 def atomic_write(path: str | os.PathLike, mode: str = "w"):
     """Open a temporary file beside ``path``; on success rename it over ``path``, on error delete it.
 
-    Yields the open file object (text for ``mode="w"``, binary for ``"wb"``).
+    Yields the open file object (text for ``mode="w"``, binary for ``"wb"``). An ``OSError`` names ``path``,
+    never the temporary file.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _temporary(path)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it a new file's usual mode
-        with os.fdopen(fd, mode) as handle:
+        with open(tmp, mode) as handle:
             yield handle
-        os.replace(tmp, path)
+        _rename(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_files(files: dict[Path, bytes | str]) -> None:
+    """Write several files as one: every file's temporary copy first, then the renames, so that a failure
+    while writing leaves none of them."""
+    written: dict[Path, str] = {}
+    try:
+        for path, content in files.items():
+            written[Path(path)] = tmp = _temporary(Path(path))
+            with open(tmp, "wb" if isinstance(content, bytes) else "w") as handle:
+                handle.write(content)
+        for path in written:
+            if path.is_dir():  # the one failure a rename meets in practice: check before the first
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        for path, tmp in written.items():
+            _rename(tmp, path)
+    except BaseException:
+        for tmp in written.values():
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _temporary(path: Path) -> str:
+    """A new temporary file beside ``path`` with a new file's usual mode (mkstemp makes it private)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    return tmp
+
+
+def _rename(tmp: str, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as error:  # e.g. path is a folder: name it, not the temporary file
+        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 def _read_umask() -> int:

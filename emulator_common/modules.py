@@ -1,18 +1,21 @@
 """Equinox modules to and from plain mappings (YAML and JSON documents), every malformed field reported by
 its dotted path (``write_verify.response.p_max: expected ...``).
 
-Array fields hold finite numbers or nested lists of them; static fields hold their kind (an integer, a
-string, a boolean, or ``None`` where the field's type allows it); fields whose value is a module are nested
-mappings of that module's fields. A field left out takes its default.
+Array fields hold one finite number each (a document describes one device or one configuration, not a
+batch), within float32's range; static fields hold their kind (an integer, a string, a boolean, or ``None``
+where the field's type allows it); fields whose value is a module are nested mappings of that module's
+fields. A field left out takes its default.
 """
 
 import dataclasses
-import math
 import types
 import typing
 
 import equinox as eqx
 import numpy as np
+
+from .validation import FLOAT32_MAX, is_number
+from .yaml_files import yaml_key
 
 
 def module_to_dict(module: eqx.Module) -> dict:
@@ -53,7 +56,9 @@ def module_from_dict(cls: type[eqx.Module], data, prefix: str = "", components: 
     fields = {field.name: field for field in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise ValueError(f"{prefix}{unknown[0]}: unknown field; expected one of {', '.join(fields)}")
+        raise ValueError(
+            f"{prefix}{yaml_key(unknown[0])}: unknown field; expected one of {', '.join(fields)}"
+        )
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
@@ -66,7 +71,7 @@ def module_from_dict(cls: type[eqx.Module], data, prefix: str = "", components: 
         elif value is None and _allows_none(fields[key]):
             kwargs[key] = None
         else:
-            kwargs[key] = _number_or_array(path, value)
+            kwargs[key] = _number(path, value)
     try:
         return cls(**kwargs)
     except ValueError as error:
@@ -110,19 +115,19 @@ def _static_value(path: str, value, field: dataclasses.Field):
     return value
 
 
-def _number_or_array(path: str, value) -> np.ndarray:
-    def is_number(x):
-        if isinstance(x, bool) or not isinstance(x, (int, float)):
-            return False
-        try:
-            return math.isfinite(x)
-        except OverflowError:  # an integer too large for a float
-            return False
+def _number(path: str, value) -> float:
+    if isinstance(value, (list, tuple)):
+        raise ValueError(f"{path}: expected one finite number, not a list, got {_short(value)}")
+    if not is_number(value):
+        within = f" within float32's range (|x| <= {FLOAT32_MAX:.3g})" if _is_real(value) else ""
+        raise ValueError(f"{path}: expected a finite number{within}, got {_short(value)}")
+    return float(value)
 
-    try:
-        array = np.asarray(value, dtype=object)
-    except ValueError:
-        array = None
-    if value is None or array is None or array.size == 0 or not all(map(is_number, array.ravel())):
-        raise ValueError(f"{path}: expected a finite number (or a list of them), got {value!r}")
-    return array.astype(float)
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,11 +4,27 @@ They skip traced values, so a model built inside ``jax.jit`` or ``jax.vmap`` is 
 and never fails on a tracer; concrete values (scalars or batches of a sweep) are checked element-wise.
 """
 
+import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest finite float32: the emulator computes in float32, so a parameter beyond it would be inf."""
+MAX_BITS = 24
+"""The finest converter resolution a float32 signal resolves (its 24-bit significand)."""
+
+
+def is_number(value) -> bool:
+    """Whether ``value`` is a real number (not a bool) that is finite in float32."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) <= FLOAT32_MAX
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def as_array(value) -> jax.Array:
@@ -89,10 +105,13 @@ def require_range(low_name: str, low, high_name: str, high) -> None:
         raise ValueError(f"{high_name}: expected a value above {low_name} = {_shown(lo)}, got {_shown(hi)}")
 
 
-def require_integer(name: str, value, minimum: int, meaning: str = "") -> None:
-    """Check a static integer setting (bits, levels, sizes): an ``int`` (not bool) of at least ``minimum``."""
+def require_integer(name: str, value, minimum: int, meaning: str = "", maximum: int | None = None) -> None:
+    """Check a static integer setting (bits, levels, sizes): an ``int`` (not bool) of at least ``minimum``
+    and, if given, at most ``maximum`` (beyond it the emulator cannot represent or afford the setting)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}{meaning}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an integer <= {maximum}{meaning}, got {value!r}")
 
 
 def require_choice(name: str, value, choices: tuple) -> None:

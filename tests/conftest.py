@@ -4,7 +4,8 @@ JAX: implicit rank promotion is an error, as the design asks. Tiers: tests marke
 notebooks, Dask, fresh-interpreter CLI runs, long statistical checks) are left out by ``make check``.
 Helpers (imported as ``from conftest import ...``): ``run_cli`` runs the command in a fresh interpreter,
 ``one_error_line`` checks the one-line error contract, ``digits`` loads scikit-learn's digits as the CLI
-reads them, ``digits_mlp`` is a small MLP trained on the first 1,200 of them (tests use the rest).
+reads them, ``digits_mlp`` is a small MLP trained on the first 1,200 of them (tests use the rest);
+``INPUTS_TRIED`` counts the inputs ``test_fuzz`` tried, which the session's summary prints.
 """
 
 import functools
@@ -13,8 +14,18 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+INPUTS_TRIED = pytest.StashKey[int]()
+"""How many hostile inputs ``test_fuzz`` ran through the command (printed in the session's summary)."""
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    tried = config.stash.get(INPUTS_TRIED, 0)
+    if tried:
+        terminalreporter.write_line(f"hostile inputs tried (tests/test_fuzz.py): {tried}")
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -93,13 +93,28 @@ def test_options_reach_the_mapping(inputs, tmp_path, capsys):
         assert layer["fault_error"] == layer["fault_error_in_place"]
 
 
-def test_compiling_into_an_existing_folder_replaces_the_outputs(inputs, tmp_path, capsys):
+def test_compiling_into_a_folder_with_an_earlier_mapping_is_refused_without_force(inputs, tmp_path, capsys):
     model, chip = inputs
     out = tmp_path / "out"
     out.mkdir()
     (out / "mapping.json").write_text("old")
     (out / "notes.txt").write_text("mine")
-    assert main(["compile", str(model), "--chip", str(chip), "--out", str(out)]) == 0
+    assert main(["compile", str(model), "--chip", str(chip), "--out", str(out)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"--out {out}: holds the files of an earlier run (mapping.json); give --force" in line, line
+    assert (out / "mapping.json").read_text() == "old" and sorted(p.name for p in out.iterdir()) == [
+        "mapping.json",
+        "notes.txt",
+    ]
+
+
+def test_compiling_into_an_existing_folder_with_force_replaces_the_outputs(inputs, tmp_path, capsys):
+    model, chip = inputs
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mapping.json").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    assert main(["compile", str(model), "--chip", str(chip), "--out", str(out), "--force"]) == 0
     assert json.loads((out / "mapping.json").read_text())["format"] == "crossbar-mapping/1"
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS | {"notes.txt"})

@@ -1,8 +1,6 @@
 """Calibration profiles: YAML round trip, and one clear line naming the YAML path of every malformed field."""
 
-import copy
 import dataclasses
-import datetime
 import functools
 import tempfile
 from pathlib import Path
@@ -10,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from _mutations import mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -482,91 +481,6 @@ def test_the_property_base_profile_loads(tmp_path):
     assert profile.tiles[2].r_col == 1.5 and profile.tiles[0].r_col != 1.5
 
 
-ODD_VALUES = [
-    None,
-    -1,
-    0,
-    1,
-    2,
-    -0.5,
-    0.5,
-    10**30,
-    10**400,
-    float("inf"),
-    float("-inf"),
-    float("nan"),
-    True,
-    False,
-    "x",
-    "",
-    "off",
-    "a\nb",
-    [],
-    {},
-    [1.0] * 300,
-    [[1, [2]], {"a": []}],
-    {"a": {"b": [None]}},
-    {"index": 0},
-    [0, 0, "off"],
-    datetime.date(2024, 5, 17),
-    b"\x00bytes",
-]
-ODD_KEYS = ["gian", "index", "a\nb", "", 1, None, True]
-
-
-def _places(data):
-    """Every (container, key) in a nested structure, containers included."""
-    for key in list(data) if isinstance(data, dict) else range(len(data)):
-        yield data, key
-        if isinstance(data[key], (dict, list)):
-            yield from _places(data[key])
-
-
-def _draw_place(data, draw) -> tuple:
-    """A (container, key) in ``data``: half the time any of them alike (mostly within the long lists of
-    cells and gains), half the time by a walk down from the top that stops at each level with probability
-    1/4 (every part of the schema alike)."""
-    if draw(st.booleans()):
-        return draw(st.sampled_from(list(_places(data))))
-    parent = data
-    while True:
-        key = draw(st.sampled_from(list(parent) if isinstance(parent, dict) else range(len(parent))))
-        child = parent[key]
-        if not (isinstance(child, (dict, list)) and child) or draw(st.integers(0, 3)) == 0:
-            return parent, key
-        parent = child
-
-
-def _mutate(data, draw) -> None:
-    """Apply one random mutation to ``data`` in place."""
-    parent, key = _draw_place(data, draw)
-    value = parent[key]
-    kinds = ["delete", "replace", "rename"]
-    if isinstance(value, list):
-        kinds += ["truncate", "duplicate"]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e300:
-        kinds += ["negate", "to float", "to bool", "scale"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "delete" or (kind == "rename" and isinstance(parent, list)):
-        del parent[key]
-    elif kind == "replace":
-        parent[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
-    elif kind == "rename":
-        parent[draw(st.sampled_from(ODD_KEYS))] = parent.pop(key)
-    elif kind == "truncate":
-        del value[draw(st.integers(0, len(value))) :]
-    elif kind == "duplicate" and value:
-        value.append(copy.deepcopy(value[draw(st.integers(0, len(value) - 1))]))
-    elif kind == "negate":
-        parent[key] = -value
-    elif kind == "to float":
-        parent[key] = float(value) + draw(st.sampled_from([0.0, 0.5]))
-    elif kind == "to bool":
-        parent[key] = bool(value)
-    elif kind == "scale":
-        parent[key] = value * draw(st.sampled_from([0, 2, 1e6, 1e300]))
-
-
 def _check_loaded(profile: calibration.ChipProfile, folder: Path) -> None:
     g = profile.geometry
     assert len(profile.tiles) == g.tiles
@@ -593,7 +507,7 @@ def test_mutated_profile_loads_or_gives_one_clear_line(data):
     mapping = yaml.safe_load(_property_base_yaml())
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         if mapping:
-            _mutate(mapping, data.draw)
+            mutate(mapping, data.draw)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         np.save(folder / "mask.npy", PROPERTY_MASK)

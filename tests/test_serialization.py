@@ -55,7 +55,12 @@ BAD_FILES = {
     "model: PCM\nfaults: {p_off: 1.5}\n": "faults.p_off: expected a probability in [0, 1], got 1.5",
     "model: PCM\nfaults: {p_stuck: 0.1}\n": "faults.p_stuck: unknown field",
     "model: PCM\nwrite_verify: {response: {p_max: 0}}\n": "write_verify.response.p_max: expected",
-    "model: PCM\ng_min: [1, 2]\ng_max: [3, 4, 5]\n": "g_max: expected a shape that broadcasts with g_min",
+    # a file describes one device: a list would be a batch of devices, which the estimator cannot program
+    "model: PCM\ng_min: [1, 2]\ng_max: [3, 4, 5]\n": "g_min: expected one finite number, not a list",
+    "model: PCM\ng_max: [1, 2]\n": "g_max: expected one finite number, not a list, got [1, 2]",
+    "model: PCM\ng_max: 1.0e+300\n": "g_max: expected a finite number within float32's range",
+    "model: PCM\nlevels: 100000000000\n": "levels: expected an integer <= 16777216 (or 0 for a continuum)",
+    "model: PCM\nwrite_verify: {max_pulses: 1000000000}\n": "write_verify.max_pulses: expected an integer <=",
     "model: PCM\nt0: 1.0e-7\n": "t0: expected a value above t_read",
     "model: RRAM\ng_min: 0\n": "g_min: expected a finite number > 0",
     "model: PCM\ng_max: [\n": "not valid YAML at line",
@@ -72,6 +77,13 @@ def test_malformed_file_names_the_file_and_field(text, message, tmp_path):
     assert str(error.value).startswith(f"{path}: ")
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_file_that_is_not_text_names_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"\xb6\x00\xff model")
+    with pytest.raises(ValueError, match=f"^{path}: not valid YAML \\(not UTF-8 text\\)$"):
+        dm.load(path)
 
 
 def test_missing_file_is_a_value_error(tmp_path):

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from emulator_common.rounding import round_to_step
-from emulator_common.validation import as_array, require_integer, require_positive
+from emulator_common.validation import MAX_BITS, as_array, require_integer, require_positive
 
 
 class ADC(eqx.Module):
@@ -21,7 +21,7 @@ class ADC(eqx.Module):
 
     def __check_init__(self):
         if self.bits is not None:
-            require_integer("adc.bits", self.bits, 2, " (or None for no rounding)")
+            require_integer("adc.bits", self.bits, 2, " (or None for no rounding)", MAX_BITS)
         require_positive("adc.bound", self.bound)
 
     def __call__(self, y: jax.Array) -> tuple[jax.Array, jax.Array]:

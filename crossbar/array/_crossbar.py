@@ -25,6 +25,9 @@ from ._periphery import Periphery, managed_mvm
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
 from ._weight_mapping import WeightMapping
 
+MAX_TILE_SIZE = 2**24
+"""The most rows or columns a tile (or its physical array) may have; real arrays have thousands."""
+
 
 class Targets(eqx.Module):
     """What to program for a weight matrix (IN, OUT) on a grid of n_r x n_c tiles of R x C weights, and how
@@ -126,7 +129,7 @@ class Crossbar(eqx.Module):
     def __check_init__(self):
         for name in ("tile_rows", "tile_cols", "array_rows", "array_cols"):
             if getattr(self, name) is not None:
-                require_integer(name, getattr(self, name), 1)
+                require_integer(name, getattr(self, name), 1, maximum=MAX_TILE_SIZE)
         if self.array_rows is not None and self.tile_rows > self.array_rows:
             raise ValueError(
                 f"tile_rows: expected at most array_rows = {self.array_rows} (the physical array), "

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from emulator_common.rounding import round_to_step
-from emulator_common.validation import as_array, require_choice, require_integer, require_positive
+from emulator_common.validation import MAX_BITS, as_array, require_choice, require_integer, require_positive
 
 ENCODINGS = ("pulse_width", "amplitude")
 
@@ -27,7 +27,7 @@ class DAC(eqx.Module):
 
     def __check_init__(self):
         if self.bits is not None:
-            require_integer("dac.bits", self.bits, 2, " (or None for no rounding)")
+            require_integer("dac.bits", self.bits, 2, " (or None for no rounding)", MAX_BITS)
         require_positive("dac.v_read", self.v_read)
         require_choice("dac.encoding", self.encoding, ENCODINGS)
 

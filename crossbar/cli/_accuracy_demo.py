@@ -7,6 +7,7 @@ from pathlib import Path
 import calibration
 from emulator_common.atomic_write import atomic_write
 
+from ..compiler import OUTPUT_FILES as MAPPING_FILES
 from ..datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
 from ..estimation import (
     AccuracyEstimate,
@@ -25,10 +26,16 @@ SIZES = (784, 256, 128, 10)
 CHIP_TILES = 12
 TIMES = "1s,1h,1d,1w,1mo,1y"
 TRIALS = 10
+OUTPUT_FILES = (
+    *("mnist_mlp.onnx", "accuracy_vs_time.png", "accuracy.json", "accuracy.md", "mapping/chip.yaml"),
+    *(f"mapping/{name}" for name in MAPPING_FILES),
+)
+"""The files ``run`` writes under its folder, besides the stuck-cell masks of ``mapping/chip.yaml``."""
 
 
 def run(out: str | Path, seed: int = 0, trials: int = TRIALS) -> tuple[list[Path], str]:
-    """Train, estimate, compile; returns the files written under ``out`` and a table of the results."""
+    """Train, estimate, compile; returns the files written under ``out`` (``OUTPUT_FILES``, replaced if
+    there) and a table of the results."""
     folder = Path(out)
     (folder / "mapping").mkdir(parents=True, exist_ok=True)
     x, y = load_mnist()
@@ -40,7 +47,7 @@ def run(out: str | Path, seed: int = 0, trials: int = TRIALS) -> tuple[list[Path
     calibration.save(calibration.synthesize("rram", CHIP_TILES, seed), chip_path)
     chip = calibration.load(chip_path)
     on_chip = resolve_hardware(chip=str(chip_path))
-    mapping_files = compile_to_folder(model_path, on_chip, folder / "mapping")
+    mapping_files = compile_to_folder(model_path, on_chip, folder / "mapping", force=True)
 
     model = load_onnx(model_path)
     test_x, test_y = x[MNIST_TEST], y[MNIST_TEST]

@@ -4,10 +4,11 @@ import os
 from pathlib import Path
 
 from .._input_error import InputError
-from ..compiler import compile_network, estimate_cost, write_compiled
+from ..compiler import OUTPUT_FILES, compile_network, estimate_cost, require_room, write_compiled
 from ..hardware import Chip, ResolvedHardware
 from ..networks import load_onnx, load_weights
 from ._hardware_options import add_hardware_options, resolved_hardware
+from ._paths import output_folder
 
 
 def register(commands) -> None:
@@ -19,6 +20,9 @@ def register(commands) -> None:
     )
     add_hardware_options(compile_)
     compile_.add_argument("--out", required=True, help="output folder")
+    compile_.add_argument(
+        "--force", action="store_true", help="replace the files of an earlier compile in --out"
+    )
     compile_.add_argument(
         "--clip-percentile",
         type=float,
@@ -41,7 +45,7 @@ def _run(args) -> None:
             f"{option}: compile maps a network onto a chip: give --chip PROFILE or a hardware file with chip:"
         )
     for path in compile_to_folder(
-        args.model, resolved, args.out, args.clip_percentile, not args.no_fault_aware
+        args.model, resolved, args.out, args.clip_percentile, not args.no_fault_aware, args.force
     ):
         print(path)
 
@@ -52,10 +56,19 @@ def compile_to_folder(
     out: str | os.PathLike,
     clip_percentile: float | None = None,
     fault_aware: bool = True,
+    force: bool = False,
 ) -> list[Path]:
     """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto the chip ``resolved`` holds and
-    write every output into ``out``, the hardware recorded; returns the paths written."""
+    write every output into ``out``, the hardware recorded; returns the paths written. ``out`` must not hold
+    an earlier compile's files unless ``force``."""
+    folder = output_folder(str(out), "--out", OUTPUT_FILES, force)
     profile = resolved.hardware.profile
+    try:
+        require_room(profile)
+    except ValueError as error:
+        raise InputError(f"{resolved.hardware.path}: {error}") from None
+    if clip_percentile is not None and not 0 < clip_percentile <= 100:
+        raise InputError(f"--clip-percentile: expected a value in (0, 100], got {clip_percentile:g}")
     if Path(model).suffix.lower() == ".onnx":
         try:
             layers = load_onnx(model).matrix_layers()
@@ -63,14 +76,9 @@ def compile_to_folder(
             raise InputError(f"{model}: {error}") from None
     else:
         layers = load_weights(model)
-    if clip_percentile is not None and not 0 < clip_percentile <= 100:
-        raise InputError(f"--clip-percentile: expected a value in (0, 100], got {clip_percentile:g}")
     try:
         mapping = compile_network(layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware)
     except ValueError as error:
         raise InputError(f"{model}: {error}") from None
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
     sources = {"model": str(model), "profile": str(resolved.hardware.path)}
     return write_compiled(mapping, estimate_cost(mapping), sources, folder, resolved.document)

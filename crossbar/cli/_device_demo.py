@@ -15,6 +15,7 @@ from emulator_common.atomic_write import atomic_write
 from ..estimation import TIME_UNITS
 
 TABLE_TIMES = {f"1 {unit}": TIME_UNITS[unit] for unit in ("s", "h", "d", "y")}
+OUTPUT_FILE = "conductance_vs_time.png"
 _DEVICES_PER_LEVEL = 4000
 _TRAJECTORIES_PER_LEVEL = 3
 
@@ -75,7 +76,7 @@ def run(out_dir: str | Path, seed: int = 0) -> tuple[Path, str]:
                 f"{g[j, i].mean():7.2f} ± {g[j, i].std():5.2f}" for j in range(len(TABLE_TIMES))
             )
             rows.append(f"{name:5s} {level:7.2f}   {cells}")
-    path = out_dir / "conductance_vs_time.png"
+    path = out_dir / OUTPUT_FILE
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=120)
     header = f"{'device':5s} {'target':>7s}   " + "  ".join(f"{label:>15s}" for label in TABLE_TIMES)

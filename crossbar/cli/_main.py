@@ -28,9 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.run(args)
     except InputError as error:
-        print(f"crossbar: error: {error}", file=sys.stderr)
-        return 2
+        message = str(error)
     except OSError as error:  # a file the user named cannot be written (no such folder, no permission, ...)
-        print(f"crossbar: error: {error.filename}: {error.strerror}", file=sys.stderr)
-        return 2
-    return 0
+        message = f"{error.filename}: {error.strerror}"
+    else:
+        return 0
+    print(f"crossbar: error: {_one_line(message)}", file=sys.stderr)
+    return 2
+
+
+def _one_line(message: str) -> str:
+    """A message on one line, whatever a user's file or folder names hold."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")

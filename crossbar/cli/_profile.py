@@ -5,7 +5,8 @@ from emulator_common.schemes import SCHEMES
 
 from .._input_error import InputError
 from ..hardware import load_profile
-from ._paths import output_file
+from ._paths import distinct_outputs, output_file
+from ._seed import add_seed_option, require_seed
 
 
 def register(commands) -> None:
@@ -19,7 +20,7 @@ def register(commands) -> None:
     synth.add_argument("--scheme", choices=SCHEMES, default="differential")
     synth.add_argument("--p-off", type=float, default=None, help="mean stuck-at-g_min rate")
     synth.add_argument("--p-on", type=float, default=None, help="mean stuck-at-g_max rate")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_seed_option(synth)
     synth.add_argument("-o", "--output", required=True, help="profile YAML to write")
     synth.set_defaults(run=_synth)
     check = actions.add_parser("validate", help="check a profile")
@@ -35,7 +36,8 @@ def register(commands) -> None:
 
 
 def _synth(args) -> None:
-    output_file(args.output)
+    require_seed(args.seed)
+    output_file(args.output, "-o")
     try:
         profile = calibration.synthesize(
             args.technology,
@@ -51,6 +53,7 @@ def _synth(args) -> None:
         message = str(error)
         for name in ("tiles", "rows", "cols"):
             message = message.replace(f"geometry.{name}", f"--{name}")
+        message = message.replace("geometry: ", "--tiles, --rows, --cols: ")
         raise InputError(message) from None
     calibration.save(profile, args.output)
     tiles = f"{args.tiles} tile{'s' if args.tiles != 1 else ''}"
@@ -71,7 +74,8 @@ def _show(args) -> None:
 
 
 def _fit(args) -> None:
-    output_file(args.output)
+    output_file(args.output, "-o")
+    distinct_outputs({"-o": args.output}, {"MEASUREMENTS": args.measurements})
     try:
         measurements = calibration.load_measurements(args.measurements)
     except ValueError as error:

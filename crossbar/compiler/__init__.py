@@ -16,4 +16,6 @@ from ._mapper import NetworkDoesNotFit as NetworkDoesNotFit
 from ._mapper import compile_network as compile_network
 from ._mapper import held_weights as held_weights
 from ._mapping_file import mapping_document as mapping_document
+from ._output import OUTPUT_FILES as OUTPUT_FILES
+from ._output import require_room as require_room
 from ._output import write_compiled as write_compiled

@@ -157,6 +157,10 @@ def compile_network(
             available).
     """
     g = profile.geometry
+    if not layers:
+        raise ValueError(
+            "the network has no matrix product with a constant weight (Gemm, MatMul, Conv): nothing to map"
+        )
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ValueError(f"layers: expected distinct names, got {names}")
@@ -174,7 +178,10 @@ def compile_network(
             for j in range(n_c):
                 sizes.append((rows, block_width))
                 owners.append((index, i, j))
-    tile_order = sorted(range(g.tiles), key=lambda t: (np.count_nonzero(profile.tiles[t].stuck), t))
+    stuck: dict[int, int] = {}  # tiles a profile leaves out are one shared object: count its cells once
+    for tile in profile.tiles:
+        stuck.setdefault(id(tile), np.count_nonzero(tile.stuck))
+    tile_order = sorted(range(g.tiles), key=lambda t: (stuck[id(profile.tiles[t])], t))
     try:
         spots = place_blocks(sizes, g.rows, width, tile_order)
     except ChipDoesNotFit as error:

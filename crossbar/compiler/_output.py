@@ -3,13 +3,31 @@
 import os
 from pathlib import Path
 
-from emulator_common.atomic_write import atomic_write
+import emulator_common.atomic_write as atomic
+from calibration import ChipProfile
+from emulator_common.memory import require_memory
 
-from .._input_error import InputError
 from ._cost_model import ChipCost
 from ._mapper import ChipMapping
 from ._mapping_file import mapping_files
 from ._report import report_files
+
+OUTPUT_FILES = (
+    *("mapping.json", "conductance_targets.npz", "report.md", "report.html"),
+    *("occupancy.png", "conductance_histograms.png", "fault_error.png", "energy.png"),
+)
+"""The files a compile writes (``mapping_files`` and ``report_files`` make them)."""
+BYTES_PER_DEVICE = 24
+"""Memory a compile takes per device of the chip (measured: 20 bytes on 64 tiles of 2048 x 2048; the
+conductance targets in float64, the occupancy maps and their RGB mosaic)."""
+
+
+def require_room(profile: ChipProfile) -> None:
+    """``ValueError`` naming the memory needed when this machine cannot hold the outputs of a compile onto
+    ``profile``'s chip."""
+    g = profile.geometry
+    what = f"compiling onto {g.tiles} tiles of {g.rows} x {g.cols}"
+    require_memory(what, g.devices * BYTES_PER_DEVICE, "the conductance targets and occupancy maps")
 
 
 def write_compiled(
@@ -33,15 +51,9 @@ def write_compiled(
 
 
 def write_files(files: dict[str, bytes], folder: str | os.PathLike) -> list[Path]:
-    """Write each file of ``files`` (name -> contents) atomically into ``folder`` (created if needed)."""
+    """Write ``files`` (name -> contents) into ``folder`` (created if needed), all together."""
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"--out {folder}: cannot create the folder ({error.strerror})") from None
-    paths = []
-    for name, content in files.items():
-        with atomic_write(folder / name, "wb") as handle:
-            handle.write(content)
-        paths.append(folder / name)
-    return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {folder / name: content for name, content in files.items()}
+    atomic.write_files(paths)
+    return list(paths)

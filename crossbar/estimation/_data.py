@@ -23,7 +23,7 @@ def split_data_range(spec: str) -> tuple[str, str]:
 def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Examples (N, *input_shape) float32 and labels (N,) from an ``.npz`` with ``x`` and ``y``, or a built-in
     name: ``mnist`` (the 10,000 MNIST test images) or ``digits`` (scikit-learn's 1,797 8 x 8 digits).
-    A suffix ``[START:STOP]`` keeps those examples, e.g. ``mnist[8000:]``."""
+    A suffix ``[START:STOP]`` keeps those examples, e.g. ``mnist[8000:]``; a STOP beyond them is refused."""
     range_match = DATA_RANGE.match(spec)
     spec, rows = (range_match.group(1), range_match.group(2)) if range_match else (spec, None)
     if spec == "mnist":
@@ -37,6 +37,9 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
         x, y, source = digits.data.astype(np.float32) / 16.0, digits.target, "digits"
     else:
         x, y, source = *_npz_data(spec), spec
+    start, stop = (int(v) if v else None for v in rows.split(":")) if rows is not None else (None, None)
+    if stop is not None and stop > len(x):
+        raise InputError(f"--data: [{rows}] goes beyond the {len(x)} examples of {source}")
     if math.prod(x.shape[1:]) != math.prod(input_shape):
         raise InputError(
             f"{source}: x: expected examples of shape {input_shape} ({math.prod(input_shape)} values, the "
@@ -49,7 +52,6 @@ def load_data(spec: str, input_shape: tuple[int, ...], classes: int) -> tuple[np
             f"{source}: y: expected labels in [0, {classes}) (the model's outputs), got {y.min()}..{y.max()}"
         )
     if rows is not None:
-        start, stop = (int(v) if v else None for v in rows.split(":"))
         x, y = x[start:stop], y[start:stop]
         if len(x) == 0:
             raise InputError(f"--data: [{rows}] selects no examples of {source}")

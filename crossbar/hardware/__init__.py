@@ -10,6 +10,7 @@ from ._files import hardware_yaml as hardware_yaml
 from ._files import load_hardware as load_hardware
 from ._files import read_document as read_document
 from ._files import save_hardware as save_hardware
+from ._parameter_paths import is_static as is_static
 from ._parameter_paths import parameter_chain as parameter_chain
 from ._parameter_paths import with_parameter as with_parameter
 from ._presets import DEFAULT_PRESET as DEFAULT_PRESET

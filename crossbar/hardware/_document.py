@@ -28,6 +28,7 @@ from pathlib import Path
 import calibration
 import device_models
 from emulator_common.modules import module_from_dict, module_to_dict
+from emulator_common.yaml_files import yaml_key
 
 from ..array import ADC, DAC, Crossbar, Periphery, WeightMapping
 from ._chip import Chip, fixed_by_a_profile
@@ -219,4 +220,6 @@ def _check_keys(mapping: dict, known, prefix: str, why: str | None = None) -> No
     for key in mapping:
         if key not in known:
             reason = f" ({why})" if why else ""
-            raise ValueError(f"{prefix}{key}: unknown field{reason}; expected one of {', '.join(known)}")
+            raise ValueError(
+                f"{prefix}{yaml_key(key)}: unknown field{reason}; expected one of {', '.join(known)}"
+            )

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from emulator_common.atomic_write import atomic_write
+from emulator_common.yaml_files import load_yaml
 
 from ..array import Crossbar
 from ._chip import Chip
@@ -42,23 +43,17 @@ def read_document(path: str | os.PathLike) -> dict:
     """The hardware document of a hardware file, or the one a result's JSON recorded (under ``hardware``
     or ``config.hardware``); ``ValueError`` naming the file otherwise."""
     path = Path(path)
+    if path.suffix.lower() != ".json":
+        return load_yaml(path)
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or "not a text file"
-        raise ValueError(f"{path}: cannot read the file ({reason})") from None
-    if path.suffix.lower() == ".json":
-        try:
-            result = json.loads(text)
-        except ValueError:
-            raise ValueError(f"{path}: not valid JSON") from None
-        record = result.get("config", result) if isinstance(result, dict) else None
-        if not isinstance(record, dict) or "hardware" not in record:
-            raise ValueError(
-                f"{path}: holds no hardware record (expected a result of estimate, sweep or compile)"
-            )
-        return record["hardware"]
-    try:
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        raise ValueError(f"{path}: not valid YAML") from None
+        result = json.loads(path.read_text())
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"{path}: not valid JSON") from None
+    record = result.get("config", result) if isinstance(result, dict) else None
+    if not isinstance(record, dict) or "hardware" not in record:
+        raise ValueError(
+            f"{path}: holds no hardware record (expected a result of estimate, sweep or compile)"
+        )
+    return record["hardware"]

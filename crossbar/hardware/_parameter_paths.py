@@ -12,6 +12,8 @@ import dataclasses
 import equinox as eqx
 import numpy as np
 
+from emulator_common.validation import FLOAT32_MAX, is_number
+
 from ..array import Crossbar
 
 _ALIASES = {
@@ -57,11 +59,21 @@ def parameter_chain(path: str, crossbar: Crossbar) -> tuple[str, ...]:
     return chain
 
 
+def is_static(chain: tuple[str, ...], crossbar: Crossbar) -> bool:
+    """Whether the parameter at ``chain`` is a static field (a mode or a size: values compile apart)."""
+    module = crossbar
+    for name in chain[:-1]:
+        module = getattr(module, name)
+    field = next(f for f in dataclasses.fields(module) if f.name == chain[-1])
+    return bool(field.metadata.get("static", False))
+
+
 def with_parameter(crossbar: Crossbar, chain: tuple[str, ...], value) -> Crossbar:
     """``crossbar`` with the parameter at ``chain`` set to ``value``; ``ValueError`` says what was expected.
 
-    Numeric fields take a number (one value for every tile, also where a chip's tiles had their own); static
-    fields take a value of their kind (bits an integer or null, names a string).
+    Numeric fields take a number (one value for every tile, also where a chip's tiles had their own), or a
+    float array of them (a batch, which a sweep checks at once); static fields take a value of their kind
+    (bits an integer or null, names a string).
     """
 
     def replace(module, depth):
@@ -85,6 +97,10 @@ def _checked(value, field: dataclasses.Field, current):
             kind = type(current).__name__ if current is not None else "a value"
             raise ValueError(f"expected {kind}, got {value!r}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value!r}")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        if not np.all(np.abs(value) <= FLOAT32_MAX):
+            raise ValueError("expected finite numbers within float32's range")
+        return value
+    if not is_number(value):
+        raise ValueError(f"expected a finite number within float32's range, got {value!r}")
     return float(value)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from emulator_common.validation import FLOAT32_MAX
 
 from .._input_error import InputError
 from ._matrix_layer import MatrixLayer
@@ -73,6 +76,15 @@ class OnnxModel:
             layer for product in products_of(self.apply, self.params, example) for layer in product.layers()
         ]
 
+    def require_matrix_products(self) -> None:
+        """``InputError`` unless the model has a matrix product with a constant weight: without one,
+        nothing of it runs on crossbar tiles."""
+        if not self.matrix_layers():
+            raise InputError(
+                f"{self.path}: no matrix product with a constant weight (Gemm, MatMul, Conv): nothing of the "
+                "model runs on crossbar tiles"
+            )
+
     def output_size(self) -> int:
         """The size of the output's last axis (the classes of a classifier)."""
         example = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
@@ -104,6 +116,13 @@ def load_onnx(path: str | os.PathLike) -> OnnxModel:
                 f"supported (supported: {', '.join(sorted(OPERATORS))} of the default domain)"
             )
     params = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for name, value in params.items():
+        _require_finite(path, f"initializer {name!r}", value)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.TENSOR:
+                where = f"node {node.name or node.output[0]!r} ({node.op_type}): attribute {attribute.name}"
+                _require_finite(path, where, numpy_helper.to_array(attribute.t))
     inputs = [i for i in graph.input if i.name not in params]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise InputError(
@@ -135,3 +154,15 @@ def _check_nodes(path: Path, graph, input_name: str, opset: int) -> None:
             ) from None
         if operator.reads_values and any(name in dynamic for name in node.input):
             dynamic.update(node.output)
+
+
+def _require_finite(path: Path, where: str, value: np.ndarray) -> None:
+    """Real-valued constants of a model are finite within float32, the precision the model runs in."""
+    if value.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = int(np.sum(~(np.abs(value) <= FLOAT32_MAX)))
+        if bad:
+            raise InputError(
+                f"{path}: {where}: expected finite values within float32's range, found {bad} NaN, inf or "
+                "beyond"
+            )

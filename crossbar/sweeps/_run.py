@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._input_error import InputError
 from ..array import Crossbar
 from ..estimation import (
     EXAMPLES_PER_STEP,
@@ -29,10 +30,12 @@ from ..estimation import (
     monte_carlo,
     program,
     read,
+    require_evaluation_memory,
     trial_keys,
 )
-from ..hardware import Chip, with_parameter
+from ..hardware import Chip, is_static, with_parameter
 from ..networks import load_onnx, products_of
+from ._points import Points
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,14 +60,27 @@ class SweepInputs:
         return tuple(hashlib.sha256(part).hexdigest() for part in parts)
 
 
-def chunks_of(points: tuple[dict, ...], inputs: SweepInputs, size: int) -> list[list[int]]:
-    """Point indices in chunks of at most ``size`` points with one compiled structure, in point order."""
+def chunks_of(points: Points, inputs: SweepInputs, size: int) -> list[list[int]]:
+    """Point indices in chunks of at most ``size`` points with one compiled structure, in point order. Only
+    static fields (modes, sizes) change the structure: it is found once per combination of their values, and
+    ``InputError`` names a point whose chunks the machine cannot hold in memory."""
+    _, products, base, _ = _loaded(inputs)
+    hardware = inputs.hardware.base() if isinstance(inputs.hardware, Chip) else inputs.hardware
+    static = [name for name, chain in inputs.axes.items() if is_static(chain, hardware)]
+    mvms = [layer.mvms_per_inference for product in products for layer in product.layers()]
     groups: dict = {}
-    base = _loaded(inputs)[2]
-    for index, point in enumerate(points):
-        structure = jax.tree.structure([c for c, _ in _point_arrays(inputs, base, point)])
-        groups.setdefault(structure, []).append(index)
-    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+    for members in points.groups(static):
+        first = int(members[0])
+        arrays = _point_arrays(inputs, base, points[first])
+        grids = [(*targets.valid.shape, m) for (_, targets), m in zip(arrays, mvms, strict=True)]
+        chunk = min(size, len(members))
+        try:
+            require_evaluation_memory(grids, len(inputs.x), inputs.trials * chunk, TRIALS_PER_STEP * chunk)
+        except ValueError as error:
+            raise InputError(f"point {first} in chunks of {chunk}: {error}") from None
+        groups.setdefault(jax.tree.structure([c for c, _ in arrays]), []).append(members)
+    ordered = [np.sort(np.concatenate(members)).tolist() for members in groups.values()]
+    return [group[i : i + size] for group in ordered for i in range(0, len(group), size)]
 
 
 def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:

@@ -19,18 +19,23 @@ axes:
 ```
 
 Points are every combination of the grid axes, each with the same ``samples`` joint random draws of the random
-axes (drawn once from the seed: every grid combination sees the same random values).
-Every malformed field is reported as ``FILE: YAML.PATH: expected ...`` before any work starts.
+axes (drawn once from the seed: every grid combination sees the same random values), built as they are asked
+for. Every malformed field is reported as ``FILE: YAML.PATH: expected ...`` before any work starts: each value
+of an axis is checked once, and the points in batches, one per combination of the values of static fields; a
+sweep whose results would not fit in the machine's memory is refused.
 """
 
 import dataclasses
 import hashlib
-import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import yaml
+
+from emulator_common.memory import require_memory
+from emulator_common.validation import is_number
+from emulator_common.yaml_files import yaml_key
 
 from .._input_error import InputError
 from ..estimation import parse_times, split_data_range
@@ -38,11 +43,13 @@ from ..hardware import (
     Chip,
     ResolvedHardware,
     fixed_by_a_profile,
+    is_static,
     parameter_chain,
     resolve_device,
     resolve_hardware,
     with_parameter,
 )
+from ._points import Points
 
 METRICS = ("accuracy", "output_error")
 _KEYS = (
@@ -51,6 +58,8 @@ _KEYS = (
 )
 _RANDOM = ("uniform", "log_uniform", "choice")
 _DEFAULT_TIMES = "1s,1h,1d,1mo,1y"
+BYTES_PER_ROW = 1024
+"""Memory one result row takes: the result store holds every row, and writes them as JSON lines and CSV."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +75,7 @@ class SweepSpec:
         axes: parameter path -> its chain in the crossbar (``times`` is not an axis here: every point is read
             at every time).
         grid_axes: the axes given as grids (the others are random).
-        points: one mapping (path -> value) per point, in order.
+        points: one mapping (path -> value) per point, in order, each built when asked for.
     """
 
     path: Path
@@ -81,7 +90,7 @@ class SweepSpec:
     points_per_chunk: int
     axes: dict[str, tuple[str, ...]]
     grid_axes: tuple[str, ...]
-    points: tuple[dict, ...]
+    points: Points
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -106,8 +115,12 @@ def load_spec(path: str | Path) -> SweepSpec:
     times, axes = _axes_and_times(data, times, fail)
     hardware = _resolved(fields, path)
     base = hardware.hardware.base() if isinstance(hardware.hardware, Chip) else hardware.hardware
-    chains, grid, random = _axes(axes, base, fields, fail)
-    draws = _draw(random, _samples(data, random, fail), seed)
+    rows = trials * len(times)  # per point
+    chains, grid, random = _axes(axes, base, fields, rows, fail)
+    samples = _samples(data, random, rows, fail)
+    _require_room("axes", math.prod(len(values) for values in grid.values()) * samples, rows, fail)
+    points = Points(grid, _draw(random, samples, seed))
+    _check_points(points, chains, base, fail)
     return SweepSpec(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -121,7 +134,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         points_per_chunk=points_per_chunk,
         axes=chains,
         grid_axes=tuple(grid),
-        points=_points(grid, draws, chains, base, fail),
+        points=points,
     )
 
 
@@ -142,7 +155,7 @@ def _check_fields(data, path: Path, fail) -> None:
         raise InputError(f"{path}: expected a mapping with model, data and axes, got {type(data).__name__}")
     for key in data:
         if key not in _KEYS:
-            fail(str(key), f"unknown field; expected one of {', '.join(_KEYS)}")
+            fail(yaml_key(key), f"unknown field; expected one of {', '.join(_KEYS)}")
     for key in ("model", "data", "axes"):
         if key not in data:
             fail(key, "missing (required)")
@@ -188,11 +201,12 @@ def _axes_and_times(data: dict, times: tuple[float, ...], fail) -> tuple[tuple[f
     return times, axes
 
 
-def _axes(axes: dict, base, hardware: dict, fail) -> tuple[dict, dict, dict]:
-    """Each axis's chain in the base crossbar, and its values: grid axes (values) and random ones."""
+def _axes(axes: dict, base, hardware: dict, rows: int, fail) -> tuple[dict, dict, dict]:
+    """Each axis's chain in the base crossbar, and its values: grid axes (values) and random ones; ``rows``:
+    the rows each point stores."""
     chains, grid, random = {}, {}, {}
     for name, values in axes.items():
-        where = f"axes.{name}"
+        where = f"axes.{yaml_key(name)}"
         try:
             chains[name] = parameter_chain(name, base)
         except ValueError as error:
@@ -204,11 +218,11 @@ def _axes(axes: dict, base, hardware: dict, fail) -> tuple[dict, dict, dict]:
         if isinstance(values, dict) and any(k in values for k in _RANDOM):
             random[name] = _random_axis(values, where, fail)
         else:
-            grid[name] = _grid_axis(values, where, fail)
+            grid[name] = _grid_axis(values, where, rows, fail)
     return chains, grid, random
 
 
-def _samples(data: dict, random: dict, fail) -> int:
+def _samples(data: dict, random: dict, rows: int, fail) -> int:
     """Joint draws of the random axes (1 without random axes)."""
     samples = data.get("samples")
     if random and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
@@ -216,24 +230,73 @@ def _samples(data: dict, random: dict, fail) -> int:
         fail("samples", f"expected an integer >= 1 ({needed}), got {samples!r}")
     if not random and samples is not None:
         fail("samples", "given, but no axis is random (uniform, log_uniform or choice)")
+    _require_room("samples", samples or 1, rows, fail)
     return samples or 1
 
 
-def _points(grid: dict, draws: list[dict], chains: dict, base, fail) -> tuple[dict, ...]:
-    """Every combination of the grid axes with each draw; each checked on the base crossbar."""
-    points = tuple(
-        {**dict(zip(grid, combination, strict=True)), **draw}
-        for combination in itertools.product(*grid.values())
-        for draw in draws
-    )
-    for index, point in enumerate(points):
-        crossbar = base
+def _require_room(where: str, points: int, rows: int, fail) -> None:
+    """``points`` points of ``rows`` rows each fit in the machine's memory."""
+    try:
+        require_memory(
+            f"{points:,} points x {rows} rows (trials x times)", points * rows * BYTES_PER_ROW, "their rows"
+        )
+    except ValueError as error:
+        fail(where, str(error))
+
+
+def _check_points(points: Points, chains: dict, base, fail) -> None:
+    """Every point's parameters, checked on the base crossbar without building each point: every value of an
+    axis alone (a refused value is named with its first point), then, per combination of the values of the
+    static fields (modes and sizes: few), all its points at once, the numeric values as arrays (which checks
+    values that bound each other, like g_min and g_max, at every point)."""
+    static = [name for name, chain in chains.items() if is_static(chain, base)]
+    for name, chain in chains.items():
+        values = points.values(name)
+        if name in static:
+            checked: set = set()
+            for position, value in enumerate(values):
+                if (type(value), repr(value)) not in checked:
+                    checked.add((type(value), repr(value)))
+                    _check_value(base, chain, value, name, points.first_with(name, position), fail)
+            continue
+        for position, value in enumerate(values):
+            if not is_number(value):
+                error = f"expected a finite number within float32's range, got {value!r}"
+                fail(f"axes.{name}", f"value {value!r} (point {points.first_with(name, position)}): {error}")
+        try:
+            with_parameter(base, chain, np.asarray(values, float))
+        except ValueError:
+            for position, value in enumerate(values):
+                _check_value(base, chain, value, name, points.first_with(name, position), fail)
+    numeric = [name for name in chains if name not in static]
+    for members in points.groups(static):
+        crossbar, first = base, points[int(members[0])]
+        try:
+            for name in static:
+                crossbar = with_parameter(crossbar, chains[name], first[name])
+            for name in numeric:
+                column = np.asarray(points.values(name), float)[points.positions(name, members)]
+                crossbar = with_parameter(crossbar, chains[name], column)
+        except ValueError:
+            for index in members:
+                _check_point(base, chains, points[int(index)], int(index), fail)
+
+
+def _check_value(base, chain: tuple[str, ...], value, name: str, point: int, fail) -> None:
+    try:
+        with_parameter(base, chain, value)
+    except ValueError as error:
+        fail(f"axes.{name}", f"value {value!r} (point {point}): {error}")
+
+
+def _check_point(base, chains: dict, point: dict, index: int, fail) -> None:
+    crossbar = base
+    try:
         for name, value in point.items():
-            try:
-                crossbar = with_parameter(crossbar, chains[name], value)
-            except ValueError as error:
-                fail(f"axes.{name}", f"value {value!r} (point {index}): {error}")
-    return points
+            crossbar = with_parameter(crossbar, chains[name], value)
+    except ValueError as error:
+        shown = ", ".join(f"{name}={value!r}" for name, value in point.items())
+        fail("axes", f"point {index} ({shown}): {error}")
 
 
 def _string(data: dict, key: str, fail) -> str:
@@ -310,7 +373,7 @@ def _times(value, where: str, fail) -> tuple[float, ...]:
         fail(where, str(error).removeprefix("--times: "))
 
 
-def _grid_axis(values, where: str, fail) -> list:
+def _grid_axis(values, where: str, rows: int, fail) -> list:
     if isinstance(values, list):
         if not values:
             fail(where, "empty axis; expected at least one value")
@@ -328,6 +391,7 @@ def _grid_axis(values, where: str, fail) -> list:
         fail(f"{where}.num", f"expected an integer >= 1, got {num!r}")
     if scale not in ("linear", "log"):
         fail(f"{where}.scale", f"expected linear or log, got {scale!r}")
+    _require_room(f"{where}.num", num, rows, fail)
     if scale == "log":
         if start <= 0 or stop <= 0:
             fail(where, f"a log scale needs start and stop > 0, got {start} and {stop}")

@@ -1,9 +1,11 @@
 """``crossbar sweep SPEC.yaml --out DIR``: a parameter sweep, in this process (points vectorized) or on a Dask
-cluster; resumable; results as JSON Lines, CSV and plots."""
+cluster; resumable, one run at a time per folder; results as JSON Lines, CSV and plots."""
 
 import contextlib
 import itertools
+import os
 import re
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,10 +16,12 @@ from .._input_error import InputError
 from ..compiler import ChipNotEmulated, NetworkDoesNotFit
 from ..estimation import load_data
 from ..networks import load_onnx
+from ._folder_lock import folder_lock
 from ._plots import axis_plot, heatmap
-from ._results import ResultStore, csv_text, summary_rows
+from ._results import csv_text, summary_rows
 from ._run import SweepInputs, chunks_of, run_chunk
 from ._spec import SweepSpec, load_spec
+from ._store import ResultStore
 
 
 def run_sweep(
@@ -30,29 +34,47 @@ def run_sweep(
     """Run every point of the spec not already in ``out``; write the CSVs and plots; return their paths.
 
     ``scheduler``: ``"inprocess"`` (chunks of points vectorized here), ``"local"`` (a Dask LocalCluster of
-    ``workers`` processes) or a Dask scheduler address ``tcp://HOST:PORT``.
+    ``workers`` processes) or a Dask scheduler address ``tcp://HOST:PORT``. ``progress``: say how many points,
+    trials and times will run, then show a progress bar. Another sweep running into ``out`` is refused.
     """
     if scheduler not in ("inprocess", "local") and not _ADDRESS.fullmatch(scheduler):
         raise InputError(f"--scheduler: expected inprocess, local or tcp://HOST:PORT, got {scheduler!r}")
     if workers < 1:
         raise InputError(f"--workers: expected an integer >= 1, got {workers}")
+    most = _WORKERS_PER_CORE * os.cpu_count()
+    if scheduler == "local" and workers > most:
+        raise InputError(f"--workers: expected at most {most} ({_WORKERS_PER_CORE} per core), got {workers}")
     spec, inputs = sweep_inputs(spec_path)
     try:  # compiles the network onto a chip: it must fit before any file is written
         chunks = chunks_of(spec.points, inputs, spec.points_per_chunk)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"{spec.path}: chip: {error}") from None
-    with _executor(scheduler, workers) as execute:
+    except InputError as error:  # a point the machine cannot evaluate
+        raise InputError(f"{spec.path}: axes: {error}") from None
+    with _executor(scheduler, workers) as execute, folder_lock(Path(out)):
         store = ResultStore(out, spec)
         done = store.finished()
-        points = [{i: spec.points[i] for i in chunk if i not in done} for chunk in chunks]
-        points = [chunk for chunk in points if chunk]
+        todo = [[i for i in chunk if i not in done] for chunk in chunks]
+        todo = [chunk for chunk in todo if chunk]
         with tqdm(
             total=len(spec.points), initial=len(done), unit="point", desc="sweep", disable=not progress
         ) as bar:
-            for rows in execute(inputs, points):
+            if progress:
+                bar.write(_plan(spec, len(done), todo), file=sys.stderr)
+            for rows in execute(inputs, ({i: spec.points[i] for i in chunk} for chunk in todo)):
                 store.add(rows)
                 bar.update(len({row["point"] for row in rows}))  # the bar shows time per point and time left
-    return _write_outputs(store, spec, Path(out))
+        return _write_outputs(store, spec, Path(out))
+
+
+def _plan(spec: SweepSpec, done: int, todo: list[list[int]]) -> str:
+    """What the sweep will run, said before it starts."""
+    times, rows = len(spec.times), len(spec.points) * spec.trials * len(spec.times)
+    running = sum(map(len, todo))
+    return (
+        f"sweep: {len(spec.points):,} points x {spec.trials} trials x {times} times = {rows:,} rows; "
+        f"{done:,} points stored, {running:,} to run in {len(todo):,} chunks"
+    )
 
 
 def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
@@ -60,6 +82,7 @@ def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
     spec = load_spec(spec_path)
     with _named(spec.path, "model"):
         model = load_onnx(spec.model)
+        model.require_matrix_products()
     with _named(spec.path, "data"):
         x, y = load_data(spec.data, model.input_shape, model.output_size())
     inputs = SweepInputs(
@@ -68,6 +91,7 @@ def sweep_inputs(spec_path: str | Path) -> tuple[SweepSpec, SweepInputs]:
     return spec, inputs
 
 
+_WORKERS_PER_CORE = 4  # a LocalCluster's processes beyond this only compete for the cores and memory
 _ADDRESS = re.compile(r"tcp://[^\s:/]+:\d{1,5}")
 
 
