@@ -50,7 +50,7 @@ def _temporary(path: Path) -> str:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
-        raise OSError(error.errno, error.strerror, str(path)) from None
+        raise _naming(error, path) from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)
     return tmp
@@ -60,7 +60,12 @@ def _rename(tmp: str, path: Path) -> None:
     try:
         os.replace(tmp, path)
     except OSError as error:  # e.g. path is a folder: name it, not the temporary file
-        raise OSError(error.errno, error.strerror, str(path)) from None
+        raise _naming(error, path) from None
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same error (its class, errno and reason) naming ``path`` instead of a temporary file."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
 def _read_umask() -> int:
