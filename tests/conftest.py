@@ -9,6 +9,7 @@ reads them, ``digits_mlp`` is a small MLP trained on the first 1,200 of them (te
 """
 
 import functools
+import os
 import subprocess
 import sys
 
@@ -17,6 +18,9 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# The command keeps compiled programs in the user's cache folder; tests leave the home folder alone (the test of
+# the cache gives it a folder of its own).
+os.environ.setdefault("CROSSBAR_JAX_CACHE", "off")
 
 INPUTS_TRIED = pytest.StashKey[int]()
 """How many hostile inputs ``test_fuzz`` ran through the command (printed in the session's summary)."""

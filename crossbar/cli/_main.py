@@ -6,6 +6,7 @@ import sys
 
 from .._input_error import InputError
 from . import _compile, _demo, _device, _estimate, _hardware, _profile, _sweep
+from ._compilation_cache import enable_compilation_cache
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    enable_compilation_cache()
     try:
         args.run(args)
     except InputError as error:

@@ -14,6 +14,7 @@ batches of two, measured on the MNIST MLP). A sweep's *chunk* (a group of points
 import dataclasses
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ import numpy as np
 
 from emulator_common.random import time_tag
 
+from ..array import ProgrammedMatrix, ReadMatrix
 from ..networks import MatrixProduct
 
 EXAMPLES_PER_STEP = 2000
@@ -101,18 +103,12 @@ def trial_keys(key: jax.Array, trials: int) -> jax.Array:
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(trials))
 
 
+@dataclasses.dataclass(frozen=True)
 class Model:
-    """``apply`` with its ``params``, hashed by identity: a static argument, so that the compiled stages are
-    reused while the same model is estimated again (other times, the same number of trials, another seed)."""
+    """A model to evaluate on chips: ``apply(params, x, on_product)`` with its ``params``."""
 
-    def __init__(self, apply: Callable, params):
-        self.apply, self.params = apply, params
-
-    def __hash__(self):
-        return hash((self.apply, id(self.params)))
-
-    def __eq__(self, other):
-        return isinstance(other, Model) and self.apply == other.apply and self.params is other.params
+    apply: Callable
+    params: Any
 
 
 def stages(model: Model, crossbars: tuple, targets: tuple, keys: jax.Array, trials_per_step: int) -> Stages:
@@ -125,46 +121,58 @@ def stages(model: Model, crossbars: tuple, targets: tuple, keys: jax.Array, tria
     )
 
 
-@jax.jit
 def program(crossbars: tuple, targets: tuple, keys: jax.Array) -> list:
-    """Every trial's chip: each matrix programmed (trials vmapped)."""
+    """Every trial's chip: per matrix, its tiles programmed for all trials (stacked on a leading axis)."""
+    return [_program_matrix(c, t, keys, i) for i, (c, t) in enumerate(zip(crossbars, targets, strict=True))]
+
+
+def read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> list:
+    """Every trial's chip read at time t (s): per matrix, its tiles' weights for all trials."""
+    pairs = enumerate(zip(crossbars, programmed, strict=True))
+    return [_read_matrix(c, keys, p, t, i) for i, (c, p) in pairs]
+
+
+def evaluate(model: Model, trials_per_step: int, crossbars, keys, reads, t, step, xb, yb, digital):
+    """Per trial, on one step of examples (xb, yb) read at time t (s): correct predictions, and the squared
+    error of the outputs against the digital outputs ``digital``. Trials run ``trials_per_step`` at a time
+    under ``jax.vmap``; the model's digital operations run one by one, its products through
+    ``_matmul_on_tiles``, so each distinct matrix configuration compiles once, whatever the depth."""
+
+    def one(key, chip):
+        k = jax.random.fold_in(time_tag(jax.random.fold_in(key, 2), t), step)
+        logits = model.apply(model.params, xb, _on_crossbar(crossbars, chip, k))
+        return jnp.sum(jnp.argmax(logits, axis=-1) == yb), jnp.sum(jnp.square(logits - digital))
+
+    groups = [slice(i, i + trials_per_step) for i in range(0, keys.shape[0], trials_per_step)]
+    results = [jax.vmap(one)(keys[g], jax.tree.map(lambda a, g=g: a[g], reads)) for g in groups]
+    return tuple(jnp.concatenate(parts) for parts in zip(*results, strict=True))
+
+
+@jax.jit
+def _program_matrix(crossbar, targets, keys: jax.Array, index) -> ProgrammedMatrix:
+    """One matrix programmed on every trial's chip (trials vmapped); one compiled program per distinct
+    configuration and shape, reused by every matrix that shares them."""
 
     def one(key):
-        k = jax.random.fold_in(key, 0)
-        return [
-            c.program_targets(jax.random.fold_in(k, i), t)
-            for i, (c, t) in enumerate(zip(crossbars, targets, strict=True))
-        ]
+        return crossbar.program_targets(jax.random.fold_in(jax.random.fold_in(key, 0), index), targets)
 
     return jax.vmap(one)(keys)
 
 
 @jax.jit
-def read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> list:
-    """Every trial's chip read at time t (s)."""
+def _read_matrix(crossbar, keys: jax.Array, programmed, t: jax.Array, index) -> ReadMatrix:
+    """One matrix of every trial's chip read at time t (s) (trials vmapped)."""
 
-    def one(key, chip):
-        k = jax.random.fold_in(key, 1)
-        return [
-            c.read(jax.random.fold_in(k, i), p, t)
-            for i, (c, p) in enumerate(zip(crossbars, chip, strict=True))
-        ]
+    def one(key, matrix):
+        return crossbar.read(jax.random.fold_in(jax.random.fold_in(key, 1), index), matrix, t)
 
     return jax.vmap(one)(keys, programmed)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "trials_per_step"))
-def evaluate(model: Model, trials_per_step: int, crossbars, keys, reads, t, step, xb, yb, digital):
-    """Per trial, on one step of examples (xb, yb) read at time t (s): correct predictions, and the squared
-    error of the outputs against the digital outputs ``digital``."""
-
-    def one(key_and_chip):
-        key, chip = key_and_chip
-        k = jax.random.fold_in(time_tag(jax.random.fold_in(key, 2), t), step)
-        logits = model.apply(model.params, xb, _on_crossbar(crossbars, chip, k))
-        return jnp.sum(jnp.argmax(logits, axis=-1) == yb), jnp.sum(jnp.square(logits - digital))
-
-    return jax.lax.map(one, (keys, reads), batch_size=trials_per_step)
+@jax.jit
+def _matmul_on_tiles(crossbar, key: jax.Array, weights: ReadMatrix, rows: jax.Array) -> jax.Array:
+    """``crossbar.matmul``, compiled once per distinct configuration and shape."""
+    return crossbar.matmul(key, weights, rows)
 
 
 def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[MatrixProduct], jax.Array]:
@@ -177,7 +185,7 @@ def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[Matr
             i = next(position)
             k = jax.random.fold_in(key, i)
             k = k if product.step is None else jax.random.fold_in(k, product.step)
-            outputs.append(crossbars[i].matmul(k, chip[i], rows))
+            outputs.append(_matmul_on_tiles(crossbars[i], k, chip[i], rows))
         return product.assemble(outputs)
 
     return on_product

@@ -115,17 +115,14 @@ def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
     ]
 
 
-@jax.jit
 def _program_points(crossbars, targets, keys):
     return jax.vmap(program)(crossbars, targets, keys)
 
 
-@jax.jit
 def _read_points(crossbars, keys, programmed, t):
     return jax.vmap(read, in_axes=(0, 0, 0, None))(crossbars, keys, programmed, t)
 
 
-@functools.partial(jax.jit, static_argnames=("model",))
 def _evaluate_points(model, crossbars, keys, reads, t, step, xb, yb, digital):
     def one(c, k, r):
         return evaluate(model, TRIALS_PER_STEP, c, k, r, t, step, xb, yb, digital)
