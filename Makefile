@@ -36,6 +36,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/devices.py
 	$(BIN)/python benchmarks/crossbar_forward.py
 	$(BIN)/python benchmarks/estimate_mnist.py
+	$(BIN)/python benchmarks/estimate_depth.py
+	$(BIN)/python benchmarks/estimate_resnet.py
 	$(BIN)/python benchmarks/sweep_mnist.py
 
 clean:

@@ -86,9 +86,8 @@ def estimate_accuracy(
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
         examples_per_step: examples evaluated at once (each step draws its own output noise, so the numbers
             depend on it; the seed makes them reproducible for a given value).
-        trials_per_step: trials evaluated together under ``jax.vmap`` (the rest in sequence under
-            ``lax.map``); it changes the floating-point summation order only: output errors in their seventh
-            digit.
+        trials_per_step: trials evaluated together under ``jax.vmap`` (groups of them in sequence); it
+            changes the floating-point summation order only: output errors in their seventh digit.
         progress: show a progress bar.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
