@@ -1,7 +1,8 @@
 """Test-wide settings and the helpers the test modules share.
 
 JAX: implicit rank promotion is an error, as the design asks. Tiers: tests marked ``slow`` (the demo,
-notebooks, Dask, fresh-interpreter CLI runs, long statistical checks) are left out by ``make check``.
+notebooks, Dask, fresh-interpreter CLI runs, long statistical checks, any test over about 3 s on two cores)
+are left out by ``make check``.
 Helpers (imported as ``from conftest import ...``): ``run_cli`` runs the command in a fresh interpreter,
 ``one_error_line`` checks the one-line error contract, ``digits`` loads scikit-learn's digits as the CLI
 reads them, ``digits_mlp`` is a small MLP trained on the first 1,200 of them (tests use the rest);
@@ -18,8 +19,8 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
-# The command keeps compiled programs in the user's cache folder; tests leave the home folder alone (the test of
-# the cache gives it a folder of its own).
+# The command keeps compiled programs in the user's cache folder; tests leave the home folder alone (the
+# test of the cache gives it a folder of its own).
 os.environ.setdefault("CROSSBAR_JAX_CACHE", "off")
 
 INPUTS_TRIED = pytest.StashKey[int]()

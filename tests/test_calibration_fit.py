@@ -72,6 +72,7 @@ def test_stuck_cells_are_classified_exactly(chip):
     assert np.all(fitted.tiles[DEAD_ROW[0]].stuck[DEAD_ROW[1]] == STUCK_OFF)
 
 
+@pytest.mark.slow
 def test_window_within_the_medians_standard_error(chip):
     truth, m, fitted = chip
     for index, (true, fit) in enumerate(zip(truth.tiles, fitted.tiles, strict=True)):
@@ -171,6 +172,7 @@ def test_measurements_that_leave_the_gains_undetermined_are_refused(small):
         cal.fit(degenerate)
 
 
+@pytest.mark.slow
 def test_without_drift_data_drift_scale_is_left_out(chip):
     _, m, fitted = chip
     undrifted = cal.fit(dataclasses.replace(m, t_drift=None, g_drift=None))

@@ -77,6 +77,7 @@ def chip_outputs(crossbar: Crossbar, targets, key: jax.Array, x: jax.Array, read
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("technology", ["ideal", "rram"])
+@pytest.mark.slow
 def test_chip_arrays_compute_the_held_matrices_exactly(technology, scheme):
     """Permutations, stuck cells, compensated targets, column gains and offsets and row DAC gains are
     simulated as the compiler intends."""
@@ -133,6 +134,7 @@ def grid_crossbar(**options) -> Crossbar:
     return Crossbar(device=Ideal(), periphery=IDEAL_PERIPHERY, tile_rows=8, tile_cols=5, **options)
 
 
+@pytest.mark.slow
 def test_column_correction_undoes_the_column_gains_and_offsets():
     """A 16 x 10 matrix on 2 x 2 tiles. Uncorrected, tile (i, j) adds to its outputs, for inputs x_i of row
     block i, (x_i @ W_ij) * gain_ij + offset_ij * s_i: the offset is applied to the normalized inputs'
@@ -167,6 +169,7 @@ def test_column_correction_undoes_the_column_gains_and_offsets():
 
 
 @pytest.mark.parametrize("preset", ["aihwkit-pcm", "rram"])
+@pytest.mark.slow
 def test_program_is_program_targets_of_targets(preset):
     """Same key: the same devices, baseline, scales and corrections, bit for bit; another key: other
     devices."""
@@ -187,6 +190,7 @@ def test_program_is_program_targets_of_targets(preset):
     assert not bool(eqx.tree_equal(direct, other))
 
 
+@pytest.mark.slow
 def test_row_gains_scale_the_rows_of_the_read_weights():
     """A 15 x 9 matrix on 2 x 2 tiles of 8 x 5 (one padding row and column): each row's DAC gain multiplies
     its weights, tile by tile, so the tiles compute x @ (G * W) for the gains G of each weight's row."""

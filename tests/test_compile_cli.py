@@ -337,6 +337,7 @@ def test_profile_validate_and_show_name_the_bad_file(action, tmp_path, capsys):
     assert f"{path}: chip.technology: expected one of" in one_error_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_profile_fit_writes_a_profile_of_the_measured_chip(tmp_path, capsys):
     truth = calibration.synthesize("rram", 1, seed=2, rows=8, cols=8, p_off=0.2)
     measurements = tmp_path / "meas.npz"

@@ -35,6 +35,7 @@ def test_near_equal_split(size, block, expected):
 @pytest.mark.parametrize("scheme", ["differential", "reference_column"])
 @pytest.mark.parametrize("tile", [(512, 512), (128, 64), (700, 300)])
 @pytest.mark.parametrize("input_scale", [1.0, 7.0])  # inputs within the DAC's [-1, 1], and far beyond it
+@pytest.mark.slow
 def test_ideal_preset_reproduces_the_digital_product(scheme, tile, input_scale):
     ideal = dataclasses.replace(
         PRESETS["ideal"], mapping=WeightMapping(scheme), tile_rows=tile[0], tile_cols=tile[1]
@@ -60,6 +61,7 @@ def test_clip_percentile_sets_w_max():
 
 
 @pytest.mark.parametrize("mode", ["global", "per_column"])
+@pytest.mark.slow
 def test_drift_compensation_restores_the_output_scale(mode):
     # Weights of order 1 (as aihwkit's output noise 0.06 and bound 12 assume): with much smaller weights the
     # one-hot readout is dominated by output noise and the compensation, faithfully, falls short.
@@ -89,6 +91,7 @@ def test_aihwkit_pcm_preset_has_the_peer_defaults():
     assert preset.drift_compensation == "global" and isinstance(preset.device, dm.PCM)
 
 
+@pytest.mark.slow
 def test_error_grows_with_time_for_pcm_and_trials_vmap():
     crossbar = dataclasses.replace(PRESETS["aihwkit-pcm"], drift_compensation="none")
     keys = jax.random.split(KEY, 4)
@@ -114,6 +117,7 @@ def test_vmap_over_a_periphery_parameter():
     assert batched[0] < batched[1] < batched[2]
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers():
     crossbar = PRESETS["aihwkit-pcm"]
     np.testing.assert_array_equal(run(crossbar, 3600.0), run(crossbar, 3600.0))
@@ -159,6 +163,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("call, message", BAD)
+@pytest.mark.slow
 def test_bad_input_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call(PRESETS["aihwkit-pcm"])
@@ -176,6 +181,7 @@ W_SMALL = W[:48, :20]
 X_SMALL = 2.0 * X[:6, :48] - 1.0
 
 
+@pytest.mark.slow
 def test_amplitude_encoding_bends_inputs_through_the_sinh_iv():
     # Inputs within [-1, 1] reach the rows unscaled (no noise management), at v_read * x.
     unscaled = dataclasses.replace(
@@ -228,6 +234,7 @@ def test_a_tile_must_fit_the_physical_array():
     )
 
 
+@pytest.mark.slow
 def test_integer_weights_and_padding():
     crossbar = dataclasses.replace(PRESETS["ideal"], tile_rows=4, tile_cols=4)
     w = jnp.arange(25).reshape(5, 5) - 12

@@ -133,6 +133,7 @@ def test_parse_times_refuses_repeated_times_and_times_beyond_float32(text, messa
 # --- the estimator ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ideal_chips_reproduce_the_digital_accuracy_at_every_time(inputs, ideal):
     digital = correct_digitally(inputs.models["mlp"], inputs.x, inputs.y) / N
     assert ideal.digital_accuracy == digital
@@ -248,6 +249,7 @@ def test_summary_of_the_chips_lists_every_trial(pcm):
 # --- the command ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_path, capsys):
     out_json, out_plot = tmp_path / "estimate.json", tmp_path / "estimate.png"
     argv = ["estimate", str(inputs.mlp), "--data", "digits", "--preset", "ideal", "--times", "1s,3600,1.5d"]

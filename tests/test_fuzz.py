@@ -202,6 +202,7 @@ def _hardware_case(cli, data):
 
 @FAST
 @given(data=st.data())
+@pytest.mark.slow
 def test_mutated_hardware_files_are_accepted_and_run_or_refused_in_one_line(cli, data):
     _hardware_case(cli, data)
 

@@ -101,6 +101,7 @@ def test_g_max_beyond_the_characterized_range_is_refused():
         HermesPCM(devices_per_weight=3)
 
 
+@pytest.mark.slow
 def test_sweepable_under_vmap_and_differentiable():
     state = program(HermesPCM(), jax.random.key(4), jnp.full((8,), 10.0))
     scales = jnp.linspace(0.0, 2.0, 4)

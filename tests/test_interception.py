@@ -91,6 +91,7 @@ def test_weight_on_the_left_and_extra_axes():
 
 
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.slow
 def test_convolutions_in_either_layout(layout):
     kernels = {"k1": _normal(0, 4, 2, 3, 3), "k2": _normal(1, 6, 2, 2, 2)}  # OIHW; k2 has 2 groups
     kernel_spec = "OIHW" if layout == "NCHW" else "HWIO"
@@ -123,6 +124,7 @@ def test_convolutions_in_either_layout(layout):
     assert [layer.mvms_per_inference for layer in layers] == [6 * 7, 3 * 4, 3 * 4, 1]
 
 
+@pytest.mark.slow
 def test_equinox_models_under_vmap():
     key1, key2 = jax.random.split(jax.random.key(0))
     model = (eqx.nn.Conv2d(2, 4, 3, padding=1, key=key1), eqx.nn.MLP(4 * 5 * 5, 3, 8, 2, key=key2))
@@ -139,6 +141,7 @@ def test_equinox_models_under_vmap():
     assert [layer.mvms_per_inference for layer in layers] == [25, 1, 1, 1]
 
 
+@pytest.mark.slow
 def test_flax_dense_and_conv():
     nn = pytest.importorskip("flax.linen")
 

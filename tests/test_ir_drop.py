@@ -91,6 +91,7 @@ def relative_error(actual, expected):
 
 @pytest.mark.parametrize("shape", [(1, 7), (9, 1), (8, 16), (64, 32)])
 @pytest.mark.parametrize("r_g", [1e-5, 1e-4, 1e-3, 1e-2])
+@pytest.mark.slow
 def test_column_currents_match_scipy(shape, r_g, x64):
     rng = np.random.default_rng(sum(shape))
     g, v = random_g(rng, *shape), rng.uniform(-1, 1, (3, shape[0]))
@@ -139,6 +140,7 @@ def test_far_corner_loses_most(x64):
     assert np.unravel_index(np.argmin(w), w.shape) == (0, 23)
 
 
+@pytest.mark.slow
 def test_nonlinear_matches_linear_for_small_iv_b(x64):
     rng = np.random.default_rng(5)
     g, v = random_g(rng, 10, 12), rng.uniform(-1, 1, (3, 10))
@@ -147,6 +149,7 @@ def test_nonlinear_matches_linear_for_small_iv_b(x64):
     assert relative_error(ir_drop.column_currents_nonlinear(g, v, 40.0, 20.0, 1e-6), linear) < 1e-9
 
 
+@pytest.mark.slow
 def test_nonlinear_matches_scipy_newton(x64):
     rng = np.random.default_rng(6)
     g, v = random_g(rng, 16, 16), rng.uniform(-0.3, 0.3, (3, 16))
@@ -156,6 +159,7 @@ def test_nonlinear_matches_scipy_newton(x64):
     assert relative_error(expected, reference_linear(g, v, r, 2 * r)) > 1e-2  # the nonlinearity matters
 
 
+@pytest.mark.slow
 def test_nonlinear_overflow_raises_also_under_jit():
     g, v = np.full((4, 4), G_MAX, np.float32), np.full(4, 40.0, np.float32)  # cosh(120) overflows float32
     with pytest.raises(eqx.EquinoxRuntimeError, match="non-finite.*smaller input voltages"):
@@ -172,6 +176,7 @@ def test_nonlinear_without_convergence_raises(x64):
         ir_drop.column_currents_nonlinear(g, np.full(4, 40.0), 1.0, 1.0, 3.0, max_iter=20)
 
 
+@pytest.mark.slow
 def test_solvers_take_few_iterations(x64):
     """Guards the preconditioner: at r * g_max = 1e-4 a few CG iterations and Newton steps suffice."""
     rng = np.random.default_rng(9)

@@ -25,6 +25,7 @@ def test_sinh_current(b):
 
 
 @pytest.mark.parametrize("b", [0.0, 3.0, 10.0])
+@pytest.mark.slow
 def test_slope_is_g_cosh_bv_and_g_at_zero(b):
     dev = RRAM(iv_b=b)
     slope = jax.vmap(jax.grad(dev.current, argnums=1), in_axes=(None, 0))(25.0, V)

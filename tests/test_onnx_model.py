@@ -75,6 +75,7 @@ _MATMUL = [
 @pytest.mark.parametrize(
     ("x_shape", "nodes", "w_shape"), [c[1:] for c in _MATMUL], ids=[c[0] for c in _MATMUL]
 )
+@pytest.mark.slow
 def test_matmul(x_shape, nodes, w_shape, tmp_path):
     inits = [init("s", np.array([5, 8], np.int64))] + (
         [] if w_shape is None else [init("W", array(*w_shape))]
@@ -88,6 +89,7 @@ _BROADCAST = [(), (5,), (4, 1), (3, 1, 1), (1, 3, 1, 5), (2, 3, 4, 5)]
 @pytest.mark.parametrize("op", ["Add", "Mul"])
 @pytest.mark.parametrize("c_shape", _BROADCAST, ids=str)
 @pytest.mark.parametrize("constant_first", [False, True])
+@pytest.mark.slow
 def test_add_mul_broadcast_constants(op, c_shape, constant_first, tmp_path):
     names = ["C", "x"] if constant_first else ["x", "C"]
     check([node(op, names)], [init("C", array(*c_shape))], (3, 4, 5), tmp_path)
@@ -181,6 +183,7 @@ _CONV = [
 @pytest.mark.parametrize(
     ("x_shape", "kernel", "attrs", "bias"), [c[1:] for c in _CONV], ids=[c[0] for c in _CONV]
 )
+@pytest.mark.slow
 def test_conv(x_shape, kernel, attrs, bias, tmp_path):
     inits = [init("W", array(*kernel))] + ([init("b", array(kernel[0]))] if bias else [])
     check([node("Conv", ["x", "W", "b"] if bias else ["x", "W"], **attrs)], inits, x_shape, tmp_path)
@@ -252,6 +255,7 @@ _POOL = [
 
 
 @pytest.mark.parametrize(("op", "x_shape", "attrs", "opset"), _POOL, ids=[f"{c[0]}-{c[2]}" for c in _POOL])
+@pytest.mark.slow
 def test_pool(op, x_shape, attrs, opset, tmp_path):
     check([node(op, ["x"], **attrs)], [], x_shape, tmp_path, opset=opset)
 
@@ -277,6 +281,7 @@ _AUTO_PAD_CASES = [
 
 
 @pytest.mark.parametrize(("op", "x_shape", "attrs", "auto_pad", "pads", "extra"), _AUTO_PAD_CASES, ids=str)
+@pytest.mark.slow
 def test_pool_auto_pad(op, x_shape, attrs, auto_pad, pads, extra, tmp_path):
     """auto_pad pools as the specification's explicit pads (output size ceil(input / stride), an odd padding's
     extra element at the end for SAME_UPPER, at the begin for SAME_LOWER; ceil_mode changes nothing, VALID's
@@ -569,6 +574,7 @@ _UNROLL = [
 
 
 @pytest.mark.parametrize(("x_shape", "kernel_shape", "attrs"), _UNROLL, ids=str)
+@pytest.mark.slow
 def test_convolution_is_patches_times_unrolled_matrices(x_shape, kernel_shape, attrs, tmp_path):
     """Each group's matrix is its kernel slice unrolled to (IN/groups * kernel, OUT/groups), named
     NODE/groupG when there are groups, with one product per output position; and the convolution equals each

@@ -213,6 +213,7 @@ _UNARY = [
 
 
 @pytest.mark.parametrize(("op", "attrs", "opset"), _UNARY, ids=[f"{c[0]}-{c[1]}" for c in _UNARY])
+@pytest.mark.slow
 def test_unary(op, attrs, opset, tmp_path):
     nodes = [node("Mul", ["x", "s"], ["z"]), node(op, ["z"], **attrs)]
     check(nodes, [init("s", np.float32(4.0))], (3, 4), tmp_path, opset)
@@ -423,6 +424,7 @@ _REDUCE = [
 
 @pytest.mark.parametrize("op", ["ReduceMean", "ReduceSum", "ReduceMax"])
 @pytest.mark.parametrize(("opset", "axes", "as_input", "attrs"), _REDUCE, ids=str)
+@pytest.mark.slow
 def test_reductions(op, opset, axes, as_input, attrs, tmp_path):
     as_input = as_input or (op == "ReduceSum" and opset >= 13)  # ReduceSum's axes are an input from 13 on
     if as_input:
@@ -653,6 +655,7 @@ def _check_model(model, tmp_path, expected=None, batch=2):
 
 
 @pytest.mark.parametrize(("op", "direction", "layout", "given", "attrs"), _RNN_MODES, ids=str)
+@pytest.mark.slow
 def test_recurrent_layers(op, direction, layout, given, attrs, tmp_path):
     _check_model(_rnn_model(op, _rnn_weights(op, direction), direction, layout, given, **attrs), tmp_path)
 
@@ -677,6 +680,7 @@ def _clipped(base, bound):
 @pytest.mark.parametrize(
     ("op", "attrs"), [("LSTM", {}), ("GRU", {}), ("GRU", {"linear_before_reset": 1})], ids=str
 )
+@pytest.mark.slow
 def test_clip_bounds_every_gate_pre_activation(op, attrs, tmp_path):
     weights = {name: 3 * value for name, value in _rnn_weights(op, "bidirectional").items()}
     model = _rnn_model(op, weights, "bidirectional", 0, ("B",), clip=0.7, **attrs)
@@ -689,6 +693,7 @@ def test_clip_bounds_every_gate_pre_activation(op, attrs, tmp_path):
 
 @pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
 @pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.slow
 def test_sequence_lengths(op, direction, tmp_path):
     """Each sequence as if alone, cut to its length: the steps past it give zeros, Y_h (and Y_c) are its
     last step's (a reverse direction starts at its last step)."""
@@ -759,6 +764,7 @@ _PRODUCTS = [
 @pytest.mark.parametrize(
     ("op", "direction", "attrs", "products"), _PRODUCTS, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in _PRODUCTS]
 )
+@pytest.mark.slow
 def test_recurrent_products_go_through_on_product(op, direction, attrs, products, tmp_path):
     """Per direction, W is one product with the steps as positions, R one product (two for a GRU with
     linear_before_reset 0) with the steps as repeats and the traced step index; the hook's results are the
@@ -1003,6 +1009,7 @@ def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("file", sorted(_FILES))
+@pytest.mark.slow
 def test_pytorch_fixture(file):
     """The layers a chip holds (a depthwise convolution's groups, the recurrent W and R with the 28 rows as
     steps); the outputs of 16 test images as the reference evaluator computes them; and the digital accuracy

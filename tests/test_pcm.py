@@ -107,6 +107,7 @@ def read_noise_sample(dev, seed):
 
 @pytest.mark.parametrize("semantics", ["snapshot", "trajectory"])
 @pytest.mark.parametrize("read_scale", [1.0, 2.0])
+@pytest.mark.slow
 def test_read_noise_grows_with_log_time(semantics, read_scale):
     z = read_noise_sample(PCM(read_noise_scale=read_scale, time_semantics=semantics), seed=6)
     sigma = read_scale * np.sqrt(noise_clock(TIMES))[:, None]
@@ -134,6 +135,7 @@ def test_zero_read_noise_reads_expected():
 
 
 @pytest.mark.parametrize("semantics", ["snapshot", "trajectory"])
+@pytest.mark.slow
 def test_same_key_and_time_repeat_exactly(semantics):
     dev = PCM(time_semantics=semantics)
     state = program(dev, jax.random.key(14), targets(LEVELS, n=1000))

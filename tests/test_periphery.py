@@ -37,12 +37,14 @@ def test_converters_reject_too_few_bits(bits):
         DAC(bits=bits)
 
 
+@pytest.mark.slow
 def test_noiseless_periphery_is_the_matmul():
     x = jax.random.normal(jax.random.key(1), (8, 32))
     w = jax.random.normal(jax.random.key(2), (32, 16))
     np.testing.assert_allclose(managed_mvm(KEY, x, w, NOISELESS), x @ w, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_abs_max_noise_management_makes_outputs_scale_with_inputs():
     x = jax.random.normal(jax.random.key(1), (8, 32))
     w = 0.1 * jax.random.normal(jax.random.key(2), (32, 16))
@@ -52,6 +54,7 @@ def test_abs_max_noise_management_makes_outputs_scale_with_inputs():
     np.testing.assert_allclose(y1000, 1000.0 * y1, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_output_noise_has_the_configured_std():
     n = 200_000
     x = jnp.zeros((n // 100, 64)).at[:, 0].set(1.0)  # abs-max scale 1
@@ -63,6 +66,7 @@ def test_output_noise_has_the_configured_std():
     assert abs(y.mean()) < 5 * 0.06 / np.sqrt(n)
 
 
+@pytest.mark.slow
 def test_iterative_bound_management_recovers_clipped_outputs():
     x = jnp.ones((4, 256))
     w = jnp.full((256, 3), 0.2)  # ideal output 51.2, far beyond the ADC bound of 12
@@ -79,6 +83,7 @@ def test_iterative_bound_management_recovers_clipped_outputs():
     assert np.all(np.abs(np.asarray(managed) - np.asarray(exact)) < 0.02 * 51.2)
 
 
+@pytest.mark.slow
 def test_bound_management_gives_up_after_r_16():
     x = jnp.ones((2, 256))
     w = jnp.full((256, 2), 10.0)  # 2560: still clips at r = 16 (2560 / 16 = 160 > 12)
@@ -114,6 +119,7 @@ def test_same_key_same_numbers_and_jit_matches():
 
 
 @pytest.mark.parametrize("kind", ["additive", "pcm_read"])
+@pytest.mark.slow
 def test_weight_noise_has_the_closed_form_std_per_output(kind):
     """Output-referred weight noise (aihwkit's w_noise): sigma^2 = out^2 + sigma_w^2 ||v||^2 (additive) or
     out^2 + sigma_w^2 sum_j |w_ij| v_j^2 (pcm_read), tested per output column over n vectors."""

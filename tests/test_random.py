@@ -33,6 +33,7 @@ def test_threefry_agrees_with_jax():
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.slow
 def test_normal_moments_and_tails(dtype):
     n = 1_000_000
     with jax.enable_x64(dtype == jnp.float64):

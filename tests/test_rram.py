@@ -64,6 +64,7 @@ def test_expected_conductance_shifts_linearly_in_log_time(drift_scale):
 
 @pytest.mark.parametrize("semantics", ["snapshot", "trajectory"])
 @pytest.mark.parametrize("drift_scale", [1.0, 2.0])
+@pytest.mark.slow
 def test_relaxation_spread_grows_with_log_time(semantics, drift_scale):
     dev = RRAM(read_noise_scale=0.0, drift_scale=drift_scale, time_semantics=semantics)
     state = program(dev, jax.random.key(2), jnp.full((N,), 40.0))

@@ -197,6 +197,7 @@ def test_the_grid_sweep_plots_each_axis_and_each_pair_of_grid_axes(grid):
     assert all(Path(line).parent == grid.out for line in printed)
 
 
+@pytest.mark.slow
 def test_random_axes_get_a_plot_but_no_heatmap(model, tmp_path):
     """A grid axis of 2 values, one of 1 value and a random axis: no pair of varied grid axes, no heatmap."""
     spec = write_spec(
@@ -239,6 +240,7 @@ def test_results_do_not_depend_on_the_executor(model, tmp_path):
     ).read_text()
 
 
+@pytest.mark.slow
 def test_ideal_chips_reproduce_the_digital_accuracy_at_every_point(model, tmp_path):
     spec = write_spec(tmp_path, model, preset="ideal", axes={"device.g_max": [10.0, 25.0]})
     code, _, stderr = sweep(spec, tmp_path / "out")

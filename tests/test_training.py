@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 from crossbar.datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
 from crossbar.networks import load_onnx
@@ -14,6 +15,7 @@ def test_mnist_is_the_genuine_test_set():
     assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_and_learns():
     x, y = load_mnist()
     first = train_mlp(x[MNIST_TRAIN], y[MNIST_TRAIN], (784, 64, 10), seed=3, epochs=2)

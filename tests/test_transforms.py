@@ -50,6 +50,7 @@ def test_jit_matches_eager(dev):
 
 
 @each_device
+@pytest.mark.slow
 def test_same_seed_same_numbers(dev):
     first = jitted(dev, jax.random.key(1), G)
     np.testing.assert_array_equal(first, jitted(dev, jax.random.key(1), G))
@@ -58,6 +59,7 @@ def test_same_seed_same_numbers(dev):
 
 
 @pytest.mark.parametrize("model", [PCM, RRAM])
+@pytest.mark.slow
 def test_vmap_over_drift_scale_matches_loop(model):
     state = model().program(jax.random.key(3), G)
     scales = jnp.linspace(0.0, 2.0, 16)
@@ -67,6 +69,7 @@ def test_vmap_over_drift_scale_matches_loop(model):
     assert len(np.unique(np.asarray(swept[:, -1]))) == len(scales)
 
 
+@pytest.mark.slow
 def test_vmap_over_a_batch_of_models():
     """A sweep as a pytree: one PCM whose parameters are batched, vmapped with equinox."""
     models = jax.vmap(lambda s, r: PCM(drift_scale=s, read_noise_scale=r))(
@@ -82,6 +85,7 @@ def test_vmap_over_a_batch_of_models():
 
 
 @pytest.mark.parametrize("name", ["rram", "ideal", "pcm-full"])
+@pytest.mark.slow
 def test_vmap_over_trials_matches_loop(name):
     dev = DEVICES[name]
     keys = jax.random.split(jax.random.key(7), 4)
@@ -90,6 +94,7 @@ def test_vmap_over_trials_matches_loop(name):
 
 
 @each_device
+@pytest.mark.slow
 def test_gradient_is_finite(dev):
     grad = gradient(dev, jax.random.key(8), G)
     assert grad.shape == G.shape and np.all(np.isfinite(grad))

@@ -113,9 +113,15 @@ def hardware_arrays(
     """The tile grid and conductance targets of every matrix of the model, in order."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
-        return [(hardware, hardware.targets(jnp.asarray(m, jnp.float32))) for m in matrices]
+        return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices]
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
     mapping = compile_network(layers, chip.profile)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
     return [(chip.configured(crossbar), targets) for crossbar, targets in arrays]
+
+
+@jax.jit
+def _targets(crossbar: Crossbar, matrix: jax.Array) -> Targets:
+    """``crossbar.targets(matrix)``, compiled once per distinct configuration and shape."""
+    return crossbar.targets(matrix)
