@@ -333,13 +333,6 @@ def test_another_seed_programs_other_copies_of_the_chip(model, rram_chip, rram):
     assert not np.array_equal(counts, other)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("trials_per_step", [1, 3])
-def test_trials_per_step_do_not_change_the_chip_accuracies(trials_per_step, model, rram_chip, rram):
-    again = chip_estimate(model, rram_chip, seed=0, trials_per_step=trials_per_step)
-    np.testing.assert_array_equal(again.accuracies, rram.accuracies)
-
-
 def test_a_chip_too_small_raises_network_does_not_fit(model):
     chip = calibration.synthesize("ideal", 1, 0, rows=64, cols=64, chip_id="die-1")
     with pytest.raises(NetworkDoesNotFit, match=r"does not fit on chip die-1: .* need 2 tiles .* has 1"):

@@ -9,7 +9,6 @@ from ._estimate import estimate_accuracy as estimate_accuracy
 from ._estimate import hardware_arrays as hardware_arrays
 from ._memory import require_evaluation_memory as require_evaluation_memory
 from ._monte_carlo import EXAMPLES_PER_STEP as EXAMPLES_PER_STEP
-from ._monte_carlo import TRIALS_PER_STEP as TRIALS_PER_STEP
 from ._monte_carlo import Examples as Examples
 from ._monte_carlo import Model as Model
 from ._monte_carlo import Stages as Stages

@@ -20,7 +20,7 @@ from ..array import Crossbar, Targets
 from ..compiler import chip_arrays, compile_network
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
-from ._monte_carlo import EXAMPLES_PER_STEP, TRIALS_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
+from ._monte_carlo import EXAMPLES_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
 from ._statistics import json_number, trial_statistics
 
 
@@ -68,7 +68,6 @@ def estimate_accuracy(
     seed: int,
     *,
     examples_per_step: int = EXAMPLES_PER_STEP,
-    trials_per_step: int = TRIALS_PER_STEP,
     progress: bool = True,
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
@@ -86,15 +85,13 @@ def estimate_accuracy(
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
         examples_per_step: examples evaluated at once (each step draws its own output noise, so the numbers
             depend on it; the seed makes them reproducible for a given value).
-        trials_per_step: trials evaluated together under ``jax.vmap`` (groups of them in sequence); it
-            changes the floating-point summation order only: output errors in their seventh digit.
         progress: show a progress bar.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
     crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     keys = trial_keys(jax.random.key(seed), trials)
-    run = stages(Model(apply, params), crossbars, targets, keys, trials_per_step)
+    run = stages(Model(apply, params), crossbars, targets, keys)
 
     start = time.perf_counter()
     total = len(times) * len(examples.steps)

@@ -3,7 +3,7 @@ refuse, before it runs, hardware whose tiles the machine cannot evaluate (tiles 
 
 from emulator_common.memory import require_memory
 
-from ._monte_carlo import EXAMPLES_PER_STEP, TRIALS_PER_STEP
+from ._monte_carlo import EXAMPLES_PER_STEP
 
 BYTES_PER_OUTPUT = 40
 """Bytes held per tile output column, example of a step and chip evaluated together (measured: 34, a 784 x
@@ -16,7 +16,7 @@ def require_evaluation_memory(
     grids: list[tuple[int, int, int, int, int]],
     examples: int,
     trials: int,
-    chips_together: int = TRIALS_PER_STEP,
+    chips_together: int = 1,
 ) -> None:
     """``ValueError`` naming the memory needed when the machine cannot hold ``trials`` chips of matrices on
     ``grids`` (n_r, n_c, R, C tiles, and the matrix's products per example) with ``chips_together`` of them

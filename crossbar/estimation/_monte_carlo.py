@@ -6,9 +6,13 @@ key at every time: device models fold the time in, or follow one trajectory), an
 the time (its bits: a time's numbers do not depend on the other times asked for), then the step's index
 (each step of examples draws its own MVM noise).
 
-Words: a *step* is a slice of the examples evaluated at once (``EXAMPLES_PER_STEP``); trials of a step run
-``TRIALS_PER_STEP`` at a time under ``jax.vmap`` (on CPU, ten trials under one vmap ran 1.5x slower than in
-batches of two, measured on the MNIST MLP). A sweep's *chunk* (a group of points) is a different thing.
+Words: a *step* is a slice of the examples evaluated at once (``EXAMPLES_PER_STEP``). A sweep's *chunk* (a
+group of points) is a different thing.
+
+Compiled programs: programming, reading and each product on tiles are compiled once per distinct matrix
+configuration and shape (a ``Crossbar`` and its arrays' shapes), and reused by every matrix, trial, time and
+call that shares them; the model's digital operations run one by one, trial after trial (each compiled once
+per shape by JAX). So a network's first run compiles per distinct layer, not per layer.
 """
 
 import dataclasses
@@ -26,7 +30,6 @@ from ..array import ProgrammedMatrix, ReadMatrix
 from ..networks import MatrixProduct
 
 EXAMPLES_PER_STEP = 2000
-TRIALS_PER_STEP = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +114,12 @@ class Model:
     params: Any
 
 
-def stages(model: Model, crossbars: tuple, targets: tuple, keys: jax.Array, trials_per_step: int) -> Stages:
+def stages(model: Model, crossbars: tuple, targets: tuple, keys: jax.Array) -> Stages:
     """The stages of ``keys``' trials of the model, its matrices on ``crossbars`` with ``targets``."""
     return Stages(
         functools.partial(program, crossbars, targets, keys),
         functools.partial(read, crossbars, keys),
-        functools.partial(evaluate, model, trials_per_step, crossbars, keys),
+        functools.partial(evaluate, model, crossbars, keys),
         keys.shape,
     )
 
@@ -132,20 +135,16 @@ def read(crossbars: tuple, keys: jax.Array, programmed: list, t: jax.Array) -> l
     return [_read_matrix(c, keys, p, t, i) for i, (c, p) in pairs]
 
 
-def evaluate(model: Model, trials_per_step: int, crossbars, keys, reads, t, step, xb, yb, digital):
+def evaluate(model: Model, crossbars, keys, reads, t, step, xb, yb, digital):
     """Per trial, on one step of examples (xb, yb) read at time t (s): correct predictions, and the squared
-    error of the outputs against the digital outputs ``digital``. Trials run ``trials_per_step`` at a time
-    under ``jax.vmap``; the model's digital operations run one by one, its products through
-    ``_matmul_on_tiles``, so each distinct matrix configuration compiles once, whatever the depth."""
-
-    def one(key, chip):
-        k = jax.random.fold_in(time_tag(jax.random.fold_in(key, 2), t), step)
-        logits = model.apply(model.params, xb, _on_crossbar(crossbars, chip, k))
-        return jnp.sum(jnp.argmax(logits, axis=-1) == yb), jnp.sum(jnp.square(logits - digital))
-
-    groups = [slice(i, i + trials_per_step) for i in range(0, keys.shape[0], trials_per_step)]
-    results = [jax.vmap(one)(keys[g], jax.tree.map(lambda a, g=g: a[g], reads)) for g in groups]
-    return tuple(jnp.concatenate(parts) for parts in zip(*results, strict=True))
+    error of the outputs against the digital outputs ``digital``, each (trials,). Trials run one after another
+    (their devices' draws are what costs, not the dispatch of the model's operations)."""
+    step_keys = _step_keys(keys, t, step)
+    scores = [
+        _score(model.apply(model.params, xb, _on_crossbar(crossbars, reads, step_keys, trial)), yb, digital)
+        for trial in range(keys.shape[0])
+    ]
+    return tuple(jnp.stack(parts) for parts in zip(*scores, strict=True))
 
 
 @jax.jit
@@ -170,22 +169,37 @@ def _read_matrix(crossbar, keys: jax.Array, programmed, t: jax.Array, index) -> 
 
 
 @jax.jit
-def _matmul_on_tiles(crossbar, key: jax.Array, weights: ReadMatrix, rows: jax.Array) -> jax.Array:
-    """``crossbar.matmul``, compiled once per distinct configuration and shape."""
-    return crossbar.matmul(key, weights, rows)
+def _step_keys(keys: jax.Array, t: jax.Array, step) -> jax.Array:
+    """The MVM key of every trial (trials,) for one step of examples read at time t (s)."""
+    return jax.vmap(lambda key: jax.random.fold_in(time_tag(jax.random.fold_in(key, 2), t), step))(keys)
 
 
-def _on_crossbar(crossbars: tuple, chip: list, key: jax.Array) -> Callable[[MatrixProduct], jax.Array]:
-    """A product hook that runs the model's products, in order, on the chip's read matrices."""
-    position = iter(range(len(chip)))
+@jax.jit
+def _score(logits: jax.Array, yb: jax.Array, digital: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Correct predictions and the squared error against the digital outputs, of one trial on one step."""
+    return jnp.sum(jnp.argmax(logits, axis=-1) == yb), jnp.sum(jnp.square(logits - digital))
+
+
+@jax.jit
+def _matmul_on_tiles(crossbar, weights: ReadMatrix, keys: jax.Array, trial, index, repeat, rows) -> jax.Array:
+    """``crossbar.matmul`` of one trial's read matrix (``weights`` stacked over trials) with its key
+    ``fold_in(keys[trial], index)`` (then ``repeat``, inside a recurrence); compiled once per distinct
+    configuration and shape."""
+    key = jax.random.fold_in(keys[trial], index)
+    key = key if repeat is None else jax.random.fold_in(key, repeat)
+    return crossbar.matmul(key, jax.tree.map(lambda a: a[trial], weights), rows)
+
+
+def _on_crossbar(crossbars: tuple, reads: list, keys: jax.Array, trial: int) -> Callable:
+    """A product hook (``MatrixProduct`` -> outputs) that runs the model's products, in order, on trial
+    ``trial``'s read matrices, with that trial's MVM key ``keys[trial]``."""
+    position = iter(range(len(reads)))
 
     def on_product(product: MatrixProduct) -> jax.Array:
         outputs = []
         for rows in product.rows():
             i = next(position)
-            k = jax.random.fold_in(key, i)
-            k = k if product.step is None else jax.random.fold_in(k, product.step)
-            outputs.append(_matmul_on_tiles(crossbars[i], k, chip[i], rows))
+            outputs.append(_matmul_on_tiles(crossbars[i], reads[i], keys, trial, i, product.step, rows))
         return product.assemble(outputs)
 
     return on_product

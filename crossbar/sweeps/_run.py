@@ -21,7 +21,6 @@ from .._input_error import InputError
 from ..array import Crossbar
 from ..estimation import (
     EXAMPLES_PER_STEP,
-    TRIALS_PER_STEP,
     Examples,
     Model,
     Stages,
@@ -75,7 +74,7 @@ def chunks_of(points: Points, inputs: SweepInputs, size: int) -> list[list[int]]
         grids = [(*targets.valid.shape, m) for (_, targets), m in zip(arrays, mvms, strict=True)]
         chunk = min(size, len(members))
         try:
-            require_evaluation_memory(grids, len(inputs.x), inputs.trials * chunk, TRIALS_PER_STEP * chunk)
+            require_evaluation_memory(grids, len(inputs.x), inputs.trials * chunk, chunk)
         except ValueError as error:
             raise InputError(f"point {first} in chunks of {chunk}: {error}") from None
         groups.setdefault(jax.tree.structure([c for c, _ in arrays]), []).append(members)
@@ -125,7 +124,7 @@ def _read_points(crossbars, keys, programmed, t):
 
 def _evaluate_points(model, crossbars, keys, reads, t, step, xb, yb, digital):
     def one(c, k, r):
-        return evaluate(model, TRIALS_PER_STEP, c, k, r, t, step, xb, yb, digital)
+        return evaluate(model, c, k, r, t, step, xb, yb, digital)
 
     return jax.vmap(one)(crossbars, keys, reads)
 
