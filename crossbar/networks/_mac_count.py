@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Jaxpr, jaxprs_in_params
 
+from ._matrix_layer import MatrixLayer
 from ._matrix_product import MatrixProduct
 
 
@@ -55,6 +56,16 @@ class MacSplit:
     tiled: tuple[TiledProduct, ...]
     digital_products: int
     digital: int
+
+    @classmethod
+    def of_layers(cls, layers: list[MatrixLayer]) -> "MacSplit":
+        """The split of a network known only by its matrices (an ``.npz`` of weights): all on tiles."""
+        tiled = [
+            TiledProduct(layer.name, layer.weight.shape, 1, layer.mvms_per_inference,
+                         layer.weight.size * layer.mvms_per_inference)
+            for layer in layers
+        ]  # fmt: skip
+        return cls(tuple(tiled), 0, 0)
 
     @property
     def analog(self) -> int:
