@@ -290,3 +290,29 @@ def test_bad_per_layer_combinations_are_one_line_exit_2_and_no_files(
     assert main(argv + [arg.format(**fill) for arg in extra]) == 2
     assert message.format(**fill) in one_error_line(capsys.readouterr().err)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_per_layer_on_a_chip_profile_from_the_command(inputs, tmp_path, capsys):
+    profile = tmp_path / "chip.yaml"
+    calibration.save(calibration.synthesize("rram", 3, 0, rows=64, cols=64), profile)
+    out_json = tmp_path / "layers.json"
+    argv = [
+        "estimate",
+        str(inputs.path),
+        "--data",
+        "digits[1200:1400]",
+        "--chip",
+        str(profile),
+        "--times",
+        "1d",
+    ]
+    assert main([*argv, "--trials", "2", "--per-layer", "--json", str(out_json)]) == 0
+    document = json.loads(out_json.read_text())
+    assert sorted(row["index"] for row in document["layers"]) == [0, 1]
+    assert document["config"]["hardware"]["name"] == "chip synthetic-rram-seed0"
+    for row in document["layers"]:
+        (only,) = row["rows"]
+        assert only["t_s"] == 86400.0 and len(only["trials"]) == 2
+        assert row["loss"] == pytest.approx(document["digital_accuracy"] - only["mean"])
+    assert "each layer alone on the chip" in capsys.readouterr().out
