@@ -92,8 +92,8 @@ def estimate_accuracy(
         progress: show a progress bar.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    examples = Examples.of(apply, params, x, y, examples_per_step)
     arrays = hardware_arrays(hardware, products)
+    examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
     )

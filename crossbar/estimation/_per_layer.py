@@ -112,8 +112,8 @@ def estimate_per_layer(
     """``estimate_accuracy`` of each layer alone on the hardware, the rest of the model digital; the arguments
     are those of ``estimate_accuracy``. ``progress`` shows a bar over the layers."""
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    examples = Examples.of(apply, params, x, y, examples_per_step)
     arrays = hardware_arrays(hardware, products)
+    examples = Examples.of(apply, params, x, y, examples_per_step)
     ends = np.cumsum([0] + [len(product.matrices()) for product in products]).tolist()
     layers = []
     for index, product in enumerate(tqdm(products, desc="layers", disable=not progress, leave=False)):
