@@ -23,12 +23,16 @@ from .compiler import compile_network as compile_network
 from .compiler import estimate_cost as estimate_cost
 from .compiler import write_compiled as write_compiled
 from .estimation import AccuracyEstimate as AccuracyEstimate
+from .estimation import PerLayerEstimate as PerLayerEstimate
 from .estimation import accuracy_plot as accuracy_plot
 from .estimation import estimate_accuracy as estimate_accuracy
+from .estimation import estimate_per_layer as estimate_per_layer
 from .estimation import estimate_table as estimate_table
 from .estimation import human_time as human_time
 from .estimation import load_data as load_data
 from .estimation import parse_times as parse_times
+from .estimation import per_layer_plot as per_layer_plot
+from .estimation import per_layer_table as per_layer_table
 from .hardware import PRESETS as PRESETS
 from .hardware import Chip as Chip
 from .hardware import load_hardware as load_hardware
@@ -40,5 +44,6 @@ from .networks import OnnxModel as OnnxModel
 from .networks import intercept as intercept
 from .networks import load_onnx as load_onnx
 from .networks import load_weights as load_weights
+from .networks import mac_split as mac_split
 from .networks import matrix_layers as matrix_layers
 from .sweeps import run_sweep as run_sweep

@@ -1,5 +1,6 @@
-"""``crossbar compile`` and ``crossbar profile``: outputs listed and written, and bad input as one line on
-stderr naming the file or option, exit code 2, and no output files."""
+"""``crossbar compile`` and ``crossbar profile``: outputs listed and written, the analog/digital split of the
+MACs printed and recorded, and bad input as one line on stderr naming the file or option, exit code 2, and no
+output files."""
 
 import json
 
@@ -12,6 +13,7 @@ import calibration
 from crossbar.cli import main
 from crossbar.cli._compile import compile_to_folder
 from crossbar.hardware import resolve_hardware
+from crossbar.networks import load_onnx
 
 OUTPUTS = {
     "mapping.json",
@@ -56,7 +58,9 @@ def test_compile_writes_and_lists_every_output(inputs, tmp_path):
     out = tmp_path / "out"
     result = run_cli("compile", str(model), "--chip", str(chip), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    listed = result.stdout.split()
+    lines = result.stdout.splitlines()
+    share, listed = lines[-len(OUTPUTS) - 1], lines[-len(OUTPUTS) :]
+    assert share == "analog share of the MACs per example: 100.0 % (4,748 of 4,748)"
     assert {p.split("/")[-1] for p in listed} == OUTPUTS
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)  # and no temporary files
     doc = json.loads((out / "mapping.json").read_text())
@@ -69,6 +73,21 @@ def test_compile_writes_and_lists_every_output(inputs, tmp_path):
     assert all(layer["fault_error"] <= layer["fault_error_in_place"] for layer in doc["layers"])
     with np.load(out / "conductance_targets.npz") as archive:
         assert archive["g"].shape == (4, 32, 32)
+    assert doc["macs"]["analog_macs"] == 40 * 20 + 18 * 6 * 36 + 20 * 3 == 4748
+    assert doc["macs"]["digital_macs"] == 0 and doc["macs"]["analog_share"] == 1.0
+
+
+def test_compile_prints_and_records_the_analog_and_digital_macs(tmp_path, capsys):
+    chip = tmp_path / "chip.yaml"
+    calibration.save(calibration.synthesize("ideal", 12, seed=0, rows=256, cols=256), chip)
+    vit = "tests/data/pytorch/vit_dynamo.onnx"
+    assert main(["compile", vit, "--chip", str(chip), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "node_MatMul_13" in out and "in digital: 4 other matrix products" in out
+    assert "analog share of the MACs per example: 92.3 % (664,800 of 720,288)" in out
+    macs = json.loads((tmp_path / "out" / "mapping.json").read_text())["macs"]
+    assert (macs["analog_macs"], macs["digital_macs"], macs["digital_products"]) == (664_800, 55_488, 4)
+    assert [p["name"] for p in macs["tiled"]] == [layer.name for layer in load_onnx(vit).matrix_layers()]
 
 
 def test_compiling_twice_gives_the_same_mapping(inputs, tmp_path, capsys):

@@ -258,7 +258,8 @@ def test_estimate_writes_the_json_and_the_plot_and_prints_the_table(inputs, tmp_
     out, err = capsys.readouterr()
 
     document = json.loads(out_json.read_text())
-    assert set(document) == {"digital_accuracy", "rows", "seconds", "config"}
+    assert set(document) == {"digital_accuracy", "rows", "seconds", "macs", "config"}
+    assert document["macs"]["analog_macs"] == 64 * 32 + 32 * 10 and document["macs"]["digital_macs"] == 0
     digital = correct_digitally(inputs.models["mlp"], *digits()) / 1797
     assert document["digital_accuracy"] == digital
     assert document["seconds"] > 0

@@ -34,8 +34,9 @@ import crossbar.cli._estimate as estimate_command
 import crossbar.sweeps._sweep as sweep_command
 import device_models as dm
 from crossbar.cli import main
-from crossbar.estimation import AccuracyEstimate
+from crossbar.estimation import AccuracyEstimate, LayerEstimate, PerLayerEstimate
 from crossbar.hardware import PRESET_DOCUMENTS, hardware_yaml, load_hardware
+from crossbar.networks import products_of
 from crossbar.training import mlp_onnx_bytes
 
 TIME_LIMIT = 20.0  # s per run, on a loaded 2-core machine; a hang would take minutes
@@ -66,6 +67,7 @@ def cli(request, capsys, monkeypatch):
     """``cli(argv, out=None)``: run the command, check the contract, count the input; returns (code, stdout).
     The Monte Carlo of estimate and sweep answers at once."""
     monkeypatch.setattr(estimate_command, "estimate_accuracy", _instant_estimate)
+    monkeypatch.setattr(estimate_command, "estimate_per_layer", _instant_per_layer)
     monkeypatch.setattr(sweep_command, "run_chunk", _instant_chunk)
     stash = request.config.stash
 
@@ -92,6 +94,15 @@ def cli(request, capsys, monkeypatch):
 
 def _instant_estimate(apply, params, x, y, hardware, times, trials, seed, **options):
     return AccuracyEstimate(0.5, tuple(times), np.full((trials, len(times)), 0.5), 0.01)
+
+
+def _instant_per_layer(apply, params, x, y, hardware, times, trials, seed, **options):
+    products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
+    layers = [
+        LayerEstimate(p.name, i, _instant_estimate(*[None] * 5, times, trials, seed))
+        for i, p in enumerate(products)
+    ]
+    return PerLayerEstimate(0.5, tuple(times), tuple(layers))
 
 
 def _instant_chunk(inputs, points):
@@ -319,6 +330,8 @@ _FLAG_VALUES = {
         ],
         "--json": _PATHS,
         "--plot": _PATHS,
+        "--per-layer": [None],
+        "--per-layer-plot": _PATHS,
         "--set": _SETTINGS,
         "--hardware": ["ideal", "tpu", "{mlp}", "{chip}"],
         "--device": ["pcm", "flash", "{mlp}"],

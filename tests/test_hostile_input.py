@@ -393,3 +393,102 @@ def test_values_beyond_float32_give_one_line_and_no_warning(argv, files, tmp_pat
         warnings.simplefilter("always")
         refused([a.format(**names) for a in argv], capsys)
     assert [str(w.message) for w in caught] == []
+
+
+# --- models the importer cannot run, and data that is not the model's --------------------------------------
+
+
+def _bad_model(kind: str) -> onnx.ModelProto:
+    """A small model that asks what the importer does not support (``kind``)."""
+    f = onnx.TensorProto.FLOAT
+    w = numpy_helper.from_array(np.ones((64, 10), np.float32), "w")
+    if kind == "operator":
+        nodes, inits, shape = (
+            [helper.make_node("Einsum", ["x", "w"], ["y"], name="mix", equation="nk,kc->nc")],
+            [w],
+            [64],
+        )
+    elif kind == "attribute":
+        nodes = [
+            helper.make_node("MatMul", ["x", "w"], ["h"], name="fc"),
+            helper.make_node("Gelu", ["h"], ["y"], name="act", approximate="fast"),
+        ]
+        inits, shape = [w], [64]
+    elif kind == "data-dependent weight":
+        nodes = [
+            helper.make_node("ReduceMean", ["x"], ["m"], name="mean", keepdims=0),
+            helper.make_node("Mul", ["k", "m"], ["kernel"], name="scale"),
+            helper.make_node("Conv", ["x", "kernel"], ["c"], name="conv"),
+            helper.make_node("Flatten", ["c"], ["y"], name="flat"),
+        ]
+        inits, shape = [numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "k")], [1, 8, 8]
+    else:  # an LSTM over 8 rows of 8 pixels, with peepholes or another activation
+        hidden = 4
+        attrs = {"activations": ["Relu", "Tanh", "Tanh"]} if kind == "LSTM activation" else {}
+        names = ["seq", "W", "R", *(["", "", "", "", "P"] if kind == "LSTM peepholes" else [])]
+        nodes = [
+            helper.make_node("Transpose", ["x"], ["seq"], name="rows", perm=[1, 0, 2]),
+            helper.make_node("LSTM", names, ["", "h"], name="rnn", hidden_size=hidden, **attrs),
+            helper.make_node("Squeeze", ["h", "zero"], ["y"], name="last"),
+        ]
+        inits = [
+            numpy_helper.from_array(np.ones((1, 4 * hidden, 8), np.float32), "W"),
+            numpy_helper.from_array(np.ones((1, 4 * hidden, hidden), np.float32), "R"),
+            numpy_helper.from_array(np.ones((1, 3 * hidden), np.float32), "P"),
+            numpy_helper.from_array(np.zeros(1, np.int64), "zero"),
+        ]
+        shape = [8, 8]
+    x = helper.make_tensor_value_info("x", f, ["N", *shape])
+    y = helper.make_tensor_value_info("y", f, ["N", "C"])
+    graph = helper.make_graph(nodes, "bad", [x], [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("operator", "node 'mix': operator Einsum is not supported (supported: Abs, Add,"),
+        ("attribute", "node 'act' (Gelu): approximate 'fast' is not supported"),
+        ("LSTM peepholes", "node 'rnn' (LSTM): peepholes (input P) are not supported"),
+        ("LSTM activation", "node 'rnn' (LSTM): activations Relu, Tanh, Tanh are not supported"),
+        ("data-dependent weight", "node 'conv' (Conv): its weight W is computed from the model input"),
+    ],
+)
+def test_a_model_the_importer_cannot_run_is_one_line_and_nothing_written(
+    kind, message, files, tmp_path, capsys
+):
+    model = tmp_path / "bad.onnx"
+    onnx.save(_bad_model(kind), model)
+    out = tmp_path / "out"
+    out.mkdir()
+    estimate = ["estimate", model, "--data", "digits[0:20]", "--json", out / "e.json"]
+    assert f"{model}: {message}" in refused([*estimate, "--plot", out / "e.png"], capsys)
+    assert message in refused([*estimate, "--per-layer", "--per-layer-plot", out / "l.png"], capsys)
+    assert message in refused(["compile", model, "--chip", files.chip, "--out", out / "chip"], capsys)
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("mnist[0:20]", "mnist: x: expected examples of shape (64,)"),
+        ("{npz}", "x: expected examples of shape (64,)"),
+    ],
+)
+def test_data_that_does_not_match_the_models_input_is_one_line_and_nothing_written(
+    data, message, files, tmp_path, capsys
+):
+    np.savez(tmp_path / "images.npz", x=np.zeros((20, 7, 7), np.float32), y=np.zeros(20, np.int64))
+    out = tmp_path / "out"
+    out.mkdir()
+    for extra in (["--plot", out / "e.png"], ["--per-layer", "--per-layer-plot", out / "l.png"]):
+        argv = [
+            "estimate",
+            files.mlp,
+            "--data",
+            data.format(npz=tmp_path / "images.npz"),
+            "--json",
+            out / "e.json",
+        ]
+        assert message in refused([*argv, *extra], capsys)
+    assert list(out.iterdir()) == []

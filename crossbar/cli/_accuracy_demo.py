@@ -47,7 +47,7 @@ def run(out: str | Path, seed: int = 0, trials: int = TRIALS) -> tuple[list[Path
     calibration.save(calibration.synthesize("rram", CHIP_TILES, seed), chip_path)
     chip = calibration.load(chip_path)
     on_chip = resolve_hardware(chip=str(chip_path))
-    mapping_files = compile_to_folder(model_path, on_chip, folder / "mapping", force=True)
+    mapping_files, _ = compile_to_folder(model_path, on_chip, folder / "mapping", force=True)
 
     model = load_onnx(model_path)
     test_x, test_y = x[MNIST_TEST], y[MNIST_TEST]

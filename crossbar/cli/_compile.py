@@ -1,4 +1,5 @@
-"""``crossbar compile``: a network's weights onto a chip; mapping.json, conductance targets and reports."""
+"""``crossbar compile``: a network's weights onto a chip; mapping.json, conductance targets and reports, and
+the analog/digital split of the network's MACs (printed, and recorded in mapping.json)."""
 
 import os
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 from .._input_error import InputError
 from ..compiler import OUTPUT_FILES, compile_network, estimate_cost, require_room, write_compiled
 from ..hardware import Chip, ResolvedHardware
-from ..networks import load_onnx, load_weights
+from ..networks import MacSplit, load_onnx, load_weights, mac_split
 from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import output_folder
 
@@ -44,9 +45,11 @@ def _run(args) -> None:
         raise InputError(
             f"{option}: compile maps a network onto a chip: give --chip PROFILE or a hardware file with chip:"
         )
-    for path in compile_to_folder(
+    paths, split = compile_to_folder(
         args.model, resolved, args.out, args.clip_percentile, not args.no_fault_aware, args.force
-    ):
+    )
+    print(split.table())
+    for path in paths:
         print(path)
 
 
@@ -57,10 +60,10 @@ def compile_to_folder(
     clip_percentile: float | None = None,
     fault_aware: bool = True,
     force: bool = False,
-) -> list[Path]:
+) -> tuple[list[Path], MacSplit]:
     """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto the chip ``resolved`` holds and
-    write every output into ``out``, the hardware recorded; returns the paths written. ``out`` must not hold
-    an earlier compile's files unless ``force``."""
+    write every output into ``out``, the hardware and the analog/digital split recorded; returns the paths
+    written and the split. ``out`` must not hold an earlier compile's files unless ``force``."""
     folder = output_folder(str(out), "--out", OUTPUT_FILES, force)
     profile = resolved.hardware.profile
     try:
@@ -71,14 +74,18 @@ def compile_to_folder(
         raise InputError(f"--clip-percentile: expected a value in (0, 100], got {clip_percentile:g}")
     if Path(model).suffix.lower() == ".onnx":
         try:
-            layers = load_onnx(model).matrix_layers()
+            network = load_onnx(model)
+            layers = network.matrix_layers()
+            split = mac_split(network.apply, network.params, network.input_shape)
         except ValueError as error:
             raise InputError(f"{model}: {error}") from None
     else:
         layers = load_weights(model)
+        split = MacSplit.of_layers(layers)
     try:
         mapping = compile_network(layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware)
     except ValueError as error:
         raise InputError(f"{model}: {error}") from None
     sources = {"model": str(model), "profile": str(resolved.hardware.path)}
-    return write_compiled(mapping, estimate_cost(mapping), sources, folder, resolved.document)
+    cost = estimate_cost(mapping)
+    return write_compiled(mapping, cost, sources, folder, resolved.document, split.document()), split

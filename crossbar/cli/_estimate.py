@@ -1,9 +1,10 @@
-"""``crossbar estimate``: Monte Carlo accuracy of a model on emulated chips over time: table, JSON, plot."""
+"""``crossbar estimate``: Monte Carlo accuracy of a model on emulated chips over time (the whole network, or
+each layer alone with ``--per-layer``), with the analog/digital split of its MACs: table, JSON, plots."""
 
 import json
 from pathlib import Path
 
-from emulator_common.atomic_write import atomic_write
+from emulator_common.atomic_write import write_files
 
 from .._input_error import InputError
 from ..array import Crossbar
@@ -13,14 +14,18 @@ from ..estimation import (
     accuracy_plot,
     estimate_accuracy,
     estimate_document,
+    estimate_per_layer,
     estimate_table,
     load_data,
     parse_times,
+    per_layer_document,
+    per_layer_plot,
+    per_layer_table,
     require_evaluation_memory,
     split_data_range,
 )
 from ..hardware import Chip, ResolvedHardware
-from ..networks import load_onnx
+from ..networks import load_onnx, mac_split
 from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import distinct_outputs, output_file
 from ._seed import add_seed_option, require_seed
@@ -41,6 +46,14 @@ def register(commands) -> None:
     add_seed_option(estimate)
     estimate.add_argument("--json", default=None, help="write the results as JSON")
     estimate.add_argument("--plot", default=None, help="write a plot of accuracy vs time (PNG)")
+    estimate.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="estimate each layer alone on the chip, the rest digital, and rank the layers by accuracy loss",
+    )
+    estimate.add_argument(
+        "--per-layer-plot", default=None, help="with --per-layer: a bar chart of each layer's loss (PNG)"
+    )
     estimate.set_defaults(run=_run)
 
 
@@ -49,7 +62,13 @@ def _run(args) -> None:
     if args.trials < 1:
         raise InputError(f"--trials: expected an integer >= 1, got {args.trials}")
     times = parse_times(args.times)
-    outputs = {"--json": args.json, "--plot": args.plot}
+    if args.per_layer_plot is not None and not args.per_layer:
+        raise InputError("--per-layer-plot: draws the per-layer estimate; give --per-layer too")
+    if args.per_layer and args.plot is not None:
+        raise InputError(
+            "--plot: draws the whole network's accuracy over time; with --per-layer give --per-layer-plot"
+        )
+    outputs = {"--json": args.json, "--plot": args.plot, "--per-layer-plot": args.per_layer_plot}
     for option, path in outputs.items():
         if path is not None:
             output_file(path, option)
@@ -62,11 +81,16 @@ def _run(args) -> None:
     }
     distinct_outputs(outputs, {name: path for name, path in inputs.items() if path and Path(path).is_file()})
     resolved = resolved_hardware(args)
-    _, table = run_estimate(
-        args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.plot
-    )
+    if args.per_layer:
+        table = run_per_layer(
+            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.per_layer_plot
+        )
+    else:
+        _, table = run_estimate(
+            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.plot
+        )
     print(table)
-    for path in (args.json, args.plot):
+    for path in (args.json, args.plot, args.per_layer_plot):
         if path is not None:
             print(path)
 
@@ -82,7 +106,45 @@ def run_estimate(
     plot_path: str | None,
 ) -> tuple[AccuracyEstimate, str]:
     """Estimate, write the JSON and the plot if asked (paths checked by the caller); returns the estimate and
-    the terminal table."""
+    the terminal text: the analog/digital split, then the table."""
+    model, x, y = _inputs(model_path, data, resolved, trials)
+    split = mac_split(model.apply, model.params, model.input_shape)
+    estimate = _on_chip(estimate_accuracy, model, x, y, resolved, times, trials, seed)
+    run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
+    document = estimate_document(estimate, {"hardware": resolved.document, **run, "examples": len(x)}, split)
+    # render both before writing either: a failure leaves no file behind
+    title = f"{Path(model_path).name} on {resolved.label}"
+    figure = None if plot_path is None else accuracy_plot({"emulated chips": estimate}, title)
+    _write(json_path, json.dumps(document, indent=1), plot_path, figure)
+    return estimate, f"{split.table()}\n\n{estimate_table(estimate)}"
+
+
+def run_per_layer(
+    model_path: str,
+    data: str,
+    resolved: ResolvedHardware,
+    times: tuple[float, ...],
+    trials: int,
+    seed: int,
+    json_path: str | None,
+    plot_path: str | None,
+) -> str:
+    """Estimate each layer alone, write the JSON and the bar chart if asked (paths checked by the caller);
+    returns the terminal text: the analog/digital split, then the layers ranked by loss."""
+    model, x, y = _inputs(model_path, data, resolved, trials)
+    split = mac_split(model.apply, model.params, model.input_shape)
+    per_layer = _on_chip(estimate_per_layer, model, x, y, resolved, times, trials, seed)
+    run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
+    config = {"hardware": resolved.document, **run, "examples": len(x), "per_layer": True}
+    document = per_layer_document(per_layer, config, split)
+    title = f"{Path(model_path).name} on {resolved.label}"
+    figure = None if plot_path is None else per_layer_plot(per_layer, title)
+    _write(json_path, json.dumps(document, indent=1), plot_path, figure)
+    return f"{split.table()}\n\n{per_layer_table(per_layer, split)}"
+
+
+def _inputs(model_path: str, data: str, resolved: ResolvedHardware, trials: int):
+    """The model and the data, refused where the machine cannot hold the estimate."""
     model = load_onnx(model_path)
     model.require_matrix_products()
     x, y = load_data(data, model.input_shape, model.output_size())
@@ -95,20 +157,19 @@ def run_estimate(
         require_evaluation_memory(grids, len(x), trials)
     except ValueError as error:
         raise InputError(f"{resolved.label}: {error}") from None
+    return model, x, y
+
+
+def _on_chip(estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int):
+    """``estimator`` (``estimate_accuracy`` or ``estimate_per_layer``) of the model on the hardware; a network
+    that a chip cannot hold is ``InputError``."""
     try:
-        estimate = estimate_accuracy(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
+        return estimator(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"--chip: {error}") from None
-    run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
-    document = estimate_document(estimate, {"hardware": resolved.document, **run, "examples": len(x)})
-    # render both before writing either: a failure leaves no file behind
-    text = json.dumps(document, indent=1)
-    title = f"{Path(model_path).name} on {resolved.label}"
-    figure = None if plot_path is None else accuracy_plot({"emulated chips": estimate}, title)
-    if json_path is not None:
-        with atomic_write(json_path) as handle:
-            handle.write(text)
-    if plot_path is not None:
-        with atomic_write(plot_path, "wb") as handle:
-            handle.write(figure)
-    return estimate, estimate_table(estimate)
+
+
+def _write(json_path: str | None, text: str, plot_path: str | None, figure: bytes | None) -> None:
+    """The JSON and the figure, each where asked, written together: a failure leaves neither."""
+    files = {json_path: text, plot_path: figure}
+    write_files({Path(path): content for path, content in files.items() if path is not None})

@@ -7,8 +7,9 @@ and first device column), ``rows`` (physical row, relative to ``row_offset``, of
 channel of each output), ``w_max`` and ``g_min``/``g_max`` (u = w * row_compensation / w_max maps to the
 window), ``row_compensation`` (1 / DAC gain per input row) and the digital correction of each output,
 y = (y_adc - column_offset) / column_gain, with the ADC reading y_adc and column_offset in the layer's output
-units (weights times inputs). The targets themselves are in ``conductance_targets.npz`` (``g``: (tiles,
-rows, cols) uS, fault-aware compensation included).
+units (weights times inputs). ``macs``, where given, is the network's analog/digital split of its
+multiply-accumulates per example (``crossbar.networks.MacSplit.document``). The targets themselves are in
+``conductance_targets.npz`` (``g``: (tiles, rows, cols) uS, fault-aware compensation included).
 """
 
 import io
@@ -23,10 +24,15 @@ FORMAT = "crossbar-mapping/1"
 
 
 def mapping_document(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+    mapping: ChipMapping,
+    cost: ChipCost,
+    sources: dict,
+    hardware: dict | None = None,
+    macs: dict | None = None,
 ) -> dict:
     """The JSON document of a mapping; ``sources`` names the model and profile files it came from,
-    ``hardware`` is the chip's hardware as a hardware file holds it (``crossbar.hardware``), if given."""
+    ``hardware`` is the chip's hardware as a hardware file holds it (``crossbar.hardware``), ``macs`` the
+    network's analog/digital split (``MacSplit.document``), each if given."""
     profile, g = mapping.profile, mapping.profile.geometry
     return {
         "format": FORMAT,
@@ -86,14 +92,19 @@ def mapping_document(
             "inferences_per_second": cost.inferences_per_second,
             "area_mm2": cost.area_mm2,
         },
+        **({} if macs is None else {"macs": macs}),
     }
 
 
 def mapping_files(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+    mapping: ChipMapping,
+    cost: ChipCost,
+    sources: dict,
+    hardware: dict | None = None,
+    macs: dict | None = None,
 ) -> dict[str, bytes]:
-    """The contents of ``mapping.json`` and ``conductance_targets.npz``, by file name."""
+    """The contents of ``mapping.json`` (``mapping_document``) and ``conductance_targets.npz``, by name."""
     targets = io.BytesIO()
     np.savez_compressed(targets, g=mapping.conductance_targets())
-    document = json.dumps(mapping_document(mapping, cost, sources, hardware), indent=1)
+    document = json.dumps(mapping_document(mapping, cost, sources, hardware, macs), indent=1)
     return {"mapping.json": document.encode("utf-8"), "conductance_targets.npz": targets.getvalue()}

@@ -36,15 +36,17 @@ def write_compiled(
     sources: dict,
     folder: str | os.PathLike,
     hardware: dict | None = None,
+    macs: dict | None = None,
 ) -> list[Path]:
     """Write mapping.json, the conductance targets, the reports and the figures into ``folder``.
 
     Every file's contents are built before the first is written, and each is written atomically, so a failure
     leaves no partial output. ``sources`` names the model and profile files; ``hardware`` is the chip's
-    hardware as a hardware file holds it (recorded in mapping.json and the report), if given.
+    hardware as a hardware file holds it (recorded in mapping.json and the report), ``macs`` the network's
+    analog/digital split (``MacSplit.document``, recorded in mapping.json), each if given.
     """
     files = {
-        **mapping_files(mapping, cost, sources, hardware),
+        **mapping_files(mapping, cost, sources, hardware, macs),
         **report_files(mapping, cost, sources, hardware),
     }
     return write_files(files, folder)

@@ -1,5 +1,6 @@
 """Accuracy over time: a network run on N emulated chips, each programmed once and read at every time after
-programming (Monte Carlo), with the statistics of the trials, the data, the times and the records."""
+programming (Monte Carlo), or each layer alone on them (``estimate_per_layer``), with the statistics of the
+trials, the data, the times and the records."""
 
 from ._accuracy_plot import accuracy_plot as accuracy_plot
 from ._data import load_data as load_data
@@ -17,8 +18,14 @@ from ._monte_carlo import monte_carlo as monte_carlo
 from ._monte_carlo import program as program
 from ._monte_carlo import read as read
 from ._monte_carlo import trial_keys as trial_keys
+from ._per_layer import LayerEstimate as LayerEstimate
+from ._per_layer import PerLayerEstimate as PerLayerEstimate
+from ._per_layer import estimate_per_layer as estimate_per_layer
+from ._per_layer_plot import per_layer_plot as per_layer_plot
 from ._records import estimate_document as estimate_document
 from ._records import estimate_table as estimate_table
+from ._records import per_layer_document as per_layer_document
+from ._records import per_layer_table as per_layer_table
 from ._statistics import TrialStatistics as TrialStatistics
 from ._statistics import trial_statistics as trial_statistics
 from ._times import TIME_UNITS as TIME_UNITS

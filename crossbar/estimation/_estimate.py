@@ -88,19 +88,35 @@ def estimate_accuracy(
         progress: show a progress bar.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
+    arrays = hardware_arrays(hardware, products)
     examples = Examples.of(apply, params, x, y, examples_per_step)
-    keys = trial_keys(jax.random.key(seed), trials)
-    run = stages(Model(apply, params), crossbars, targets, keys)
+    bar = tqdm(
+        total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
+    )
+    with bar:
+        return estimate_on(apply, params, examples, arrays, times, trials, seed, bar.update)
 
+
+def estimate_on(
+    apply: Callable,
+    params,
+    examples: Examples,
+    arrays: list[tuple[Crossbar, Targets]],
+    times: tuple[float, ...],
+    trials: int,
+    seed: int,
+    on_step: Callable[[], None],
+) -> AccuracyEstimate:
+    """``estimate_accuracy`` on ``examples`` with the matrices ``apply`` hands over on ``arrays`` (the tile
+    grid and conductance targets of each, in order); ``on_step()`` follows each step of examples."""
+    keys = trial_keys(jax.random.key(seed), trials)
+    run = stages(Model(apply, params), *zip(*arrays, strict=True), keys)
     start = time.perf_counter()
-    total = len(times) * len(examples.steps)
-    with tqdm(total=total, desc="times x batches", disable=not progress, leave=False) as bar:
-        counts, squared_errors = monte_carlo(run, examples, times, bar.update)
+    counts, squared_errors = monte_carlo(run, examples, times, on_step)
     seconds = time.perf_counter() - start
     errors = np.sqrt(squared_errors / examples.digital_square_sum())
     return AccuracyEstimate(
-        examples.digital_accuracy(), tuple(float(t) for t in times), counts / len(x), seconds, errors
+        examples.digital_accuracy(), tuple(float(t) for t in times), counts / len(examples.x), seconds, errors
     )
 
 
