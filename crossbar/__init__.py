@@ -42,3 +42,5 @@ from .networks import load_onnx as load_onnx
 from .networks import load_weights as load_weights
 from .networks import matrix_layers as matrix_layers
 from .sweeps import run_sweep as run_sweep
+from .training import TrainingHistory as TrainingHistory
+from .training import train_hardware_aware as train_hardware_aware
