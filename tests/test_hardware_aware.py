@@ -8,7 +8,7 @@ import pytest
 from conftest import digits, digits_mlp
 
 import calibration
-from crossbar import PRESETS, Chip, load_onnx
+from crossbar import PRESETS, Chip, intercept, load_onnx
 from crossbar.estimation import hardware_arrays
 from crossbar.networks import MatrixProduct, products_of
 from crossbar.training import mlp_onnx_bytes, train_hardware_aware
@@ -166,3 +166,35 @@ def test_bad_arguments_name_the_argument(model, data, option, value, message):
     x, y = data
     with pytest.raises(ValueError, match=message.replace("[", r"\[")):
         train_hardware_aware(model.apply, model.params, x, y, PRESETS["ideal"], **{option: value})
+
+
+@pytest.mark.slow
+def test_an_intercepted_jax_cnn_trains_through_the_chip(data):
+    x, y = data
+    x = x.reshape(-1, 8, 8, 1)
+
+    def cnn(params, xb):
+        h = jax.lax.conv_general_dilated(
+            xb, params["k"], (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        return jax.nn.relu(h).reshape(len(xb), -1) @ params["w"]
+
+    rng = np.random.default_rng(0)
+    params = {
+        "k": rng.normal(0, 0.3, (3, 3, 1, 8)).astype(np.float32),
+        "w": rng.normal(0, 0.1, (128, 10)).astype(np.float32),
+    }
+    model = intercept(cnn)
+    tuned, history = train_hardware_aware(
+        model.apply,
+        params,
+        x,
+        y,
+        PRESETS["aihwkit-pcm"],
+        epochs=2,
+        batch_size=32,
+        learning_rate=1e-2,
+        clip_sigmas=3.0,
+    )
+    assert history.loss[-1] < history.loss[0]
+    assert tuned["k"].shape == (3, 3, 1, 8) and not np.array_equal(tuned["k"], params["k"])

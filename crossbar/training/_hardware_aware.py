@@ -65,7 +65,8 @@ def train_hardware_aware(
     momentum: float = 0.9,
     on_step: Callable[[int, float, float], None] | None = None,
 ) -> tuple[object, TrainingHistory]:
-    """Fine-tune ``apply(params, x, on_product)`` (an ``OnnxModel.apply``) through emulated chips.
+    """Fine-tune ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted one) through
+    emulated chips.
 
     Args:
         apply, params: the model; its floating-point parameters are trained, the others kept.
