@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import jax
 import jax.numpy as jnp
 import numpy as np
+import onnx
 import pytest
 import yaml
 from _mutations import mutate
@@ -31,12 +32,13 @@ from hypothesis import strategies as st
 
 import calibration
 import crossbar.cli._estimate as estimate_command
+import crossbar.cli._train as train_command
 import crossbar.sweeps._sweep as sweep_command
 import device_models as dm
 from crossbar.cli import main
 from crossbar.estimation import AccuracyEstimate
 from crossbar.hardware import PRESET_DOCUMENTS, hardware_yaml, load_hardware
-from crossbar.training import mlp_onnx_bytes
+from crossbar.training import TrainingHistory, mlp_onnx_bytes
 
 TIME_LIMIT = 20.0  # s per run, on a loaded 2-core machine; a hang would take minutes
 FAST = settings(
@@ -67,6 +69,8 @@ def cli(request, capsys, monkeypatch):
     The Monte Carlo of estimate and sweep answers at once."""
     monkeypatch.setattr(estimate_command, "estimate_accuracy", _instant_estimate)
     monkeypatch.setattr(sweep_command, "run_chunk", _instant_chunk)
+    monkeypatch.setattr(train_command, "estimate_accuracy", _instant_estimate)
+    monkeypatch.setattr(train_command, "train_hardware_aware", _instant_training)
     stash = request.config.stash
 
     def run(argv: list[str], out: Path | None = None) -> tuple[int, str]:
@@ -92,6 +96,10 @@ def cli(request, capsys, monkeypatch):
 
 def _instant_estimate(apply, params, x, y, hardware, times, trials, seed, **options):
     return AccuracyEstimate(0.5, tuple(times), np.full((trials, len(times)), 0.5), 0.01)
+
+
+def _instant_training(apply, params, x, y, hardware, **options):
+    return params, TrainingHistory((1.0,), (0.5,), (0.01,))
 
 
 def _instant_chunk(inputs, points):
@@ -120,6 +128,8 @@ def assert_complete(folder: Path) -> None:
                 json.loads(line)
         elif path.suffix == ".yaml":
             yaml.safe_load(data)
+        elif path.suffix == ".onnx":
+            onnx.checker.check_model(onnx.load_from_string(data))
         elif path.suffix == ".png":
             assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(PNG_END), path
         elif path.suffix in (".npz", ".npy"):
@@ -323,6 +333,23 @@ _FLAG_VALUES = {
         "--device": ["pcm", "flash", "{mlp}"],
         "--chip": ["{chip}", "{mlp}", "{out}"],
     },
+    "train": {
+        "--data": ["digits[0:40]", "digits[5:2]", "mnist[0:10]", "{mlp}"],
+        "--epochs": _NUMBERS,
+        "--batch-size": _NUMBERS,
+        "--lr": ["1e-3", "0", "-1", "nan", "inf", "1e300", "x"],
+        "--t-range": ["1s,1y", "1y", "0,1s", "1y,1s", "1s,1e40"],
+        "--clip": ["2.5", "0", "-1", "nan", "1e300"],
+        "--seed": _NUMBERS,
+        "--out": _PATHS,
+        "--eval": ["digits[40:60]", "digits[5:2]", "{mlp}"],
+        "--times": ["1s", "1s,1s", "3 fortnights"],
+        "--trials": _NUMBERS,
+        "--plot": _PATHS,
+        "--set": _SETTINGS,
+        "--hardware": ["ideal", "tpu", "{chip}"],
+        "--chip": ["{chip}", "{mlp}"],
+    },
     "compile": {
         "--out": ["{out}", "{out}/a/b", "{mlp}", "{out}/same"],
         "--clip-percentile": ["50", "0", "100", "101", "nan", "-1", "1e300"],
@@ -345,6 +372,7 @@ _FLAG_VALUES = {
 _FIXED = {
     "estimate": lambda f: ["estimate", f.mlp, "--data", "digits[0:20]"],
     "compile": lambda f: ["compile", f.net, "--chip", f.chip],
+    "train": lambda f: ["train", f.mlp, "--data", "digits[0:40]", "--batch-size", "8"],
     "profile synth": lambda f: ["profile", "synth", "--tiles", "2", "--rows", "8", "--cols", "8"],
 }
 
@@ -359,10 +387,15 @@ def _flags_case(cli, files, data, command: str):
         argv = _FIXED[command](files)
         for flag in chosen:
             value = data.draw(st.sampled_from(values[flag]), label=flag)
-            suffix = {"--json": "json", "--plot": "png"}.get(flag, "yaml")  # each output kind under its name
+            # each output kind under its name
+            suffix = {"--json": "json", "--plot": "png", "--out": "onnx"}.get(flag, "yaml")
             names = {"out": out, "mlp": files.mlp, "chip": files.chip, "suffix": suffix}
             argv += [flag] if value is None else [flag, value.format(**names)]
-        required = {"compile": ("--out", out / "mapping"), "profile synth": ("-o", out / "chip.yaml")}
+        required = {
+            "compile": ("--out", out / "mapping"),
+            "profile synth": ("-o", out / "chip.yaml"),
+            "train": ("--out", out / "tuned.onnx"),
+        }
         if command in required and required[command][0] not in chosen:
             argv += list(required[command])
         cli(argv, out)
