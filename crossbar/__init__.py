@@ -47,3 +47,5 @@ from .networks import load_weights as load_weights
 from .networks import mac_split as mac_split
 from .networks import matrix_layers as matrix_layers
 from .sweeps import run_sweep as run_sweep
+from .training import TrainingHistory as TrainingHistory
+from .training import train_hardware_aware as train_hardware_aware

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import jax
 import jax.numpy as jnp
 import numpy as np
+import onnx
 import pytest
 import yaml
 from _mutations import mutate
@@ -31,13 +32,14 @@ from hypothesis import strategies as st
 
 import calibration
 import crossbar.cli._estimate as estimate_command
+import crossbar.cli._train as train_command
 import crossbar.sweeps._sweep as sweep_command
 import device_models as dm
 from crossbar.cli import main
 from crossbar.estimation import AccuracyEstimate, LayerEstimate, PerLayerEstimate
 from crossbar.hardware import PRESET_DOCUMENTS, hardware_yaml, load_hardware
 from crossbar.networks import products_of
-from crossbar.training import mlp_onnx_bytes
+from crossbar.training import TrainingHistory, mlp_onnx_bytes
 
 TIME_LIMIT = 20.0  # s per run, on a loaded 2-core machine; a hang would take minutes
 FAST = settings(
@@ -69,6 +71,8 @@ def cli(request, capsys, monkeypatch):
     monkeypatch.setattr(estimate_command, "estimate_accuracy", _instant_estimate)
     monkeypatch.setattr(estimate_command, "estimate_per_layer", _instant_per_layer)
     monkeypatch.setattr(sweep_command, "run_chunk", _instant_chunk)
+    monkeypatch.setattr(train_command, "estimate_accuracy", _instant_estimate)
+    monkeypatch.setattr(train_command, "train_hardware_aware", _instant_training)
     stash = request.config.stash
 
     def run(argv: list[str], out: Path | None = None) -> tuple[int, str]:
@@ -105,6 +109,10 @@ def _instant_per_layer(apply, params, x, y, hardware, times, trials, seed, **opt
     return PerLayerEstimate(0.5, tuple(times), tuple(layers))
 
 
+def _instant_training(apply, params, x, y, hardware, **options):
+    return params, TrainingHistory((1.0,), (0.5,), (0.01,))
+
+
 def _instant_chunk(inputs, points):
     return [
         {"point": index, **point, "trial": trial, "t_s": t, "accuracy": 0.5, "output_error": 0.1}
@@ -131,6 +139,8 @@ def assert_complete(folder: Path) -> None:
                 json.loads(line)
         elif path.suffix == ".yaml":
             yaml.safe_load(data)
+        elif path.suffix == ".onnx":
+            onnx.checker.check_model(onnx.load_from_string(data))
         elif path.suffix == ".png":
             assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(PNG_END), path
         elif path.suffix in (".npz", ".npy"):
@@ -337,6 +347,23 @@ _FLAG_VALUES = {
         "--device": ["pcm", "flash", "{mlp}"],
         "--chip": ["{chip}", "{mlp}", "{out}"],
     },
+    "train": {
+        "--data": ["digits[0:40]", "digits[5:2]", "mnist[0:10]", "{mlp}"],
+        "--epochs": _NUMBERS,
+        "--batch-size": _NUMBERS,
+        "--lr": ["1e-3", "0", "-1", "nan", "inf", "1e300", "x"],
+        "--t-range": ["1s,1y", "1y", "0,1s", "1y,1s", "1s,1e40"],
+        "--clip": ["2.5", "0", "-1", "nan", "1e300"],
+        "--seed": _NUMBERS,
+        "--out": _PATHS,
+        "--eval": ["digits[40:60]", "digits[5:2]", "{mlp}"],
+        "--times": ["1s", "1s,1s", "3 fortnights"],
+        "--trials": _NUMBERS,
+        "--plot": _PATHS,
+        "--set": _SETTINGS,
+        "--hardware": ["ideal", "tpu", "{chip}"],
+        "--chip": ["{chip}", "{mlp}"],
+    },
     "compile": {
         "--out": ["{out}", "{out}/a/b", "{mlp}", "{out}/same"],
         "--clip-percentile": ["50", "0", "100", "101", "nan", "-1", "1e300"],
@@ -359,6 +386,7 @@ _FLAG_VALUES = {
 _FIXED = {
     "estimate": lambda f: ["estimate", f.mlp, "--data", "digits[0:20]"],
     "compile": lambda f: ["compile", f.net, "--chip", f.chip],
+    "train": lambda f: ["train", f.mlp, "--data", "digits[0:40]", "--batch-size", "8"],
     "profile synth": lambda f: ["profile", "synth", "--tiles", "2", "--rows", "8", "--cols", "8"],
 }
 
@@ -373,10 +401,15 @@ def _flags_case(cli, files, data, command: str):
         argv = _FIXED[command](files)
         for flag in chosen:
             value = data.draw(st.sampled_from(values[flag]), label=flag)
-            suffix = {"--json": "json", "--plot": "png"}.get(flag, "yaml")  # each output kind under its name
+            # each output kind under its name
+            suffix = {"--json": "json", "--plot": "png", "--out": "onnx"}.get(flag, "yaml")
             names = {"out": out, "mlp": files.mlp, "chip": files.chip, "suffix": suffix}
             argv += [flag] if value is None else [flag, value.format(**names)]
-        required = {"compile": ("--out", out / "mapping"), "profile synth": ("-o", out / "chip.yaml")}
+        required = {
+            "compile": ("--out", out / "mapping"),
+            "profile synth": ("-o", out / "chip.yaml"),
+            "train": ("--out", out / "tuned.onnx"),
+        }
         if command in required and required[command][0] not in chosen:
             argv += list(required[command])
         cli(argv, out)

@@ -207,11 +207,28 @@ def test_calls_under_jit_vmap_and_grad_trace_apply_once_per_shape():
     assert traces == [(7, 6), (1, 6)]
 
 
-def test_traced_params_and_results_of_the_wrong_shape_are_errors():
+def test_traced_params_give_traced_weights_and_their_gradient():
     model = intercept(_mlp)
     x = _normal(0, 2, 6)
-    with pytest.raises(TypeError, match="params must be concrete"):
-        jax.jit(model.apply)(_MLP_PARAMS, x)
+    weights = []
+
+    def hook(product):
+        weights.append(isinstance(product.weight, jax.core.Tracer))
+        return product.digital()
+
+    np.testing.assert_allclose(
+        jax.jit(model.apply)(_MLP_PARAMS, x), _mlp(_MLP_PARAMS, x), rtol=1e-5, atol=1e-6
+    )
+    grads = jax.grad(lambda p: model.apply(p, x, hook).sum())(_MLP_PARAMS)
+    expected = jax.grad(lambda p: _mlp(p, x).sum())(_MLP_PARAMS)
+    for g, e in zip(jax.tree.leaves(grads), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    assert weights == [True] * 3
+
+
+def test_results_of_the_wrong_shape_are_errors():
+    model = intercept(_mlp)
+    x = _normal(0, 2, 6)
     with pytest.raises(ValueError, match=r"on_product\(dot_general_0\): expected a result of shape \(2, 5\)"):
         model.apply(_MLP_PARAMS, x, lambda product: product.digital()[:1])
 

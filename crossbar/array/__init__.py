@@ -11,4 +11,5 @@ from ._dac import DAC as DAC
 from ._periphery import Periphery as Periphery
 from ._periphery import managed_mvm as managed_mvm
 from ._tiling import near_equal_split as near_equal_split
+from ._tiling import to_blocks as to_blocks
 from ._weight_mapping import WeightMapping as WeightMapping

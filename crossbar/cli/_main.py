@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .._input_error import InputError
-from . import _compile, _demo, _device, _estimate, _hardware, _profile, _sweep
+from . import _compile, _demo, _device, _estimate, _hardware, _profile, _sweep, _train
 from ._compilation_cache import enable_compilation_cache
 
 
@@ -19,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="crossbar", description="Emulate memristive crossbar hardware.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (_demo, _device, _hardware, _estimate, _sweep, _compile, _profile):
+    for command in (_demo, _device, _hardware, _estimate, _train, _sweep, _compile, _profile):
         command.register(commands)
     return parser
 

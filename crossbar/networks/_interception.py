@@ -66,19 +66,13 @@ class InterceptedModel:
         """``function(params, x)``, with ``on_product(product: MatrixProduct) -> jax.Array`` computing each
         intercepted product (the shape of ``product.digital()``); ``None`` computes them digitally.
 
-        ``params`` (any pytree) must hold concrete arrays: close over them under ``jax.jit``, as in
-        ``jax.jit(lambda x: model.apply(params, x, on_product))``; traced params raise ``TypeError``.
-        Leaves of ``params`` that are not arrays are static, like Equinox's. ``x`` is an array or a pytree of
+        ``params`` (any pytree) may be concrete (values from them are then computed at once, as numpy) or
+        traced, as when training (products then carry traced weights). Leaves of ``params`` that are not
+        arrays are static, like Equinox's. ``x`` is an array or a pytree of
         arrays; its leaves may be traced.
         """
         leaves, params_tree = jax.tree.flatten(params)
-        arrays = [leaf for leaf in leaves if _is_array(leaf)]
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in arrays):
-            raise TypeError(
-                "intercepted model: params must be concrete arrays, not traced; close over them instead, "
-                "as in jax.jit(lambda x: model.apply(params, x, on_product))"
-            )
-        arrays = [_host(leaf) for leaf in arrays]
+        arrays = [_host(leaf) for leaf in leaves if _is_array(leaf)]
         inputs, x_tree = jax.tree.flatten(x)
         inputs = [jnp.asarray(leaf) for leaf in inputs]
         closed, out_tree = self._trace(leaves, params_tree, arrays, inputs, x_tree)
@@ -230,7 +224,7 @@ def _conv(name: str, eqn: JaxprEqn, x, kernel) -> tuple[MatrixProduct, Callable]
         name,
         jnp.transpose(x, numbers.lhs_spec),
         None,
-        np.transpose(kernel.value, numbers.rhs_spec),
+        (jnp if isinstance(kernel.value, jax.core.Tracer) else np).transpose(kernel.value, numbers.rhs_spec),
         p["feature_group_count"],
         tuple(out_shape[d] for d in numbers.out_spec[2:]),
         window,
@@ -254,9 +248,12 @@ def _is_array(leaf) -> bool:
 
 
 def _host(value) -> np.ndarray | jax.Array:
-    """A constant as a numpy array of JAX's dtype for it; PRNG keys, which have no numpy form, as they are."""
+    """A constant as a numpy array of JAX's dtype for it; PRNG keys, which have no numpy form, and traced
+    params, as they are."""
     dtype = jax.typeof(value).dtype
-    return value if jax.dtypes.issubdtype(dtype, jax.dtypes.extended) else np.asarray(value, dtype)
+    if isinstance(value, jax.core.Tracer) or jax.dtypes.issubdtype(dtype, jax.dtypes.extended):
+        return value
+    return np.asarray(value, dtype)
 
 
 def _shape(value) -> jax.ShapeDtypeStruct:
