@@ -10,12 +10,10 @@ Run: python benchmarks/estimate_mnist.py
 """
 
 import tempfile
-import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
-from _timing import cli_estimate
+from _timing import cli_estimate, digital_evaluations
 
 from crossbar import PRESETS, estimate_accuracy
 from crossbar.datasets import MNIST_TEST, MNIST_TRAIN, load_mnist
@@ -36,14 +34,7 @@ def main() -> None:
     model = load_onnx(path)
     xt, yt = x[MNIST_TEST], y[MNIST_TEST]
 
-    # The digital baseline: what a user writes to evaluate the accuracy 50 times.
-    correct = jax.jit(lambda xb, yb: jnp.sum(jnp.argmax(model.apply(model.params, xb), axis=-1) == yb))
-    digital = []
-    for _ in range(2):
-        start = time.perf_counter()
-        for _ in range(len(TIMES) * TRIALS):
-            accuracy = int(correct(xt, yt)) / len(yt)
-        digital.append(time.perf_counter() - start)
+    *digital, accuracy = digital_evaluations(model, xt, yt, len(TIMES) * TRIALS)
 
     analog = []
     for _ in range(2):

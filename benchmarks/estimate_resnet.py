@@ -5,11 +5,10 @@ same 50 evaluations done digitally in JAX, first and second call of each in this
 Run: python benchmarks/estimate_resnet.py
 """
 
-import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
+from _timing import digital_evaluations
 
 from crossbar import PRESETS, estimate_accuracy
 from crossbar.datasets import MNIST_TEST, load_mnist
@@ -25,13 +24,7 @@ def main() -> None:
     model = load_onnx(MODEL)
     xt, yt = x[MNIST_TEST].reshape(-1, 1, 28, 28), y[MNIST_TEST]
 
-    correct = jax.jit(lambda xb, yb: jnp.sum(jnp.argmax(model.apply(model.params, xb), axis=-1) == yb))
-    digital = []
-    for _ in range(2):
-        start = time.perf_counter()
-        for _ in range(len(TIMES) * TRIALS):
-            accuracy = int(correct(xt, yt)) / len(yt)
-        digital.append(time.perf_counter() - start)
+    *digital, accuracy = digital_evaluations(model, xt, yt, len(TIMES) * TRIALS)
     analog = [
         estimate_accuracy(
             model.apply, model.params, xt, yt, PRESETS["aihwkit-pcm"], TIMES, TRIALS, 0, progress=False

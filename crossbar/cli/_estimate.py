@@ -148,16 +148,22 @@ def _inputs(model_path: str, data: str, resolved: ResolvedHardware, trials: int)
     model = load_onnx(model_path)
     model.require_matrix_products()
     x, y = load_data(data, model.input_shape, model.output_size())
+    require_estimate_memory(model, resolved, len(x), trials, resolved.label)
+    return model, x, y
+
+
+def require_estimate_memory(model, resolved: ResolvedHardware, examples: int, trials: int, name: str) -> None:
+    """``InputError`` starting with ``name`` where the machine cannot hold an estimate of ``model`` on the
+    hardware with ``trials`` chips and ``examples`` examples."""
     tiles = resolved.hardware
     if isinstance(tiles, Chip):  # blocks split as the compiler splits them onto the chip's tiles
         g = tiles.profile.geometry
         tiles = Crossbar(tile_rows=g.rows, tile_cols=g.outputs)
     grids = [(*tiles.tile_grid(m.weight.shape), m.mvms_per_inference) for m in model.matrix_layers()]
     try:
-        require_evaluation_memory(grids, len(x), trials)
+        require_evaluation_memory(grids, examples, trials)
     except ValueError as error:
-        raise InputError(f"{resolved.label}: {error}") from None
-    return model, x, y
+        raise InputError(f"{name}: {error}") from None
 
 
 def _on_chip(estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int):

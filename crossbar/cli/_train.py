@@ -10,7 +10,6 @@ from emulator_common.atomic_write import write_files
 from emulator_common.validation import is_number
 
 from .._input_error import InputError
-from ..array import Crossbar
 from ..compiler import ChipNotEmulated, NetworkDoesNotFit
 from ..estimation import (
     accuracy_plot,
@@ -18,12 +17,11 @@ from ..estimation import (
     human_time,
     load_data,
     parse_times,
-    require_evaluation_memory,
     split_data_range,
 )
-from ..hardware import Chip
 from ..networks import load_onnx
 from ..training import train_hardware_aware
+from ._estimate import require_estimate_memory
 from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import distinct_outputs, output_file
 from ._seed import add_seed_option, require_seed
@@ -98,15 +96,7 @@ def _run(args) -> None:
         )
     evaluation = None if args.eval is None else load_data(args.eval, model.input_shape, classes)
     if evaluation is not None:
-        tiles = resolved.hardware
-        if isinstance(tiles, Chip):  # blocks split as the compiler splits them onto the chip's tiles
-            g = tiles.profile.geometry
-            tiles = Crossbar(tile_rows=g.rows, tile_cols=g.outputs)
-        grids = [(*tiles.tile_grid(m.weight.shape), m.mvms_per_inference) for m in model.matrix_layers()]
-        try:
-            require_evaluation_memory(grids, len(evaluation[0]), args.trials)
-        except ValueError as error:
-            raise InputError(f"--eval: {error}") from None
+        require_estimate_memory(model, resolved, len(evaluation[0]), args.trials, "--eval")
 
     steps = args.epochs * (len(x) // args.batch_size)
     bars = []  # opened at the first step, so that a refusal before it (a chip too small) stays one line
