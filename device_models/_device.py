@@ -115,7 +115,10 @@ class AbstractDevice(eqx.Module):
         """Conductance (uS) at ``t`` seconds after programming, with drift and read noise.
 
         ``t`` is a scalar or an array of times; the result has shape ``t.shape + state.g_prog.shape``.
-        In trajectory semantics, reads with one ``key`` follow one noise path through time.
+        In trajectory semantics, reads with one ``key`` follow one noise path through time. Concrete times
+        must be finite and >= 0 (``equinox.EquinoxRuntimeError`` otherwise); traced times are not checked,
+        as traced parameters are not, so that compiled reads carry no host callback and JAX's persistent
+        compilation cache can keep them.
         """
         return self._at_times(lambda ti: self._read_noisy(key, state, ti), state, t)
 
@@ -129,7 +132,8 @@ class AbstractDevice(eqx.Module):
 
     def _at_times(self, read_one, state: DeviceState, t) -> jax.Array:
         t = jnp.asarray(t, dtype=state.g_prog.dtype)
-        t = eqx.error_if(t, jnp.any(t < 0) | ~jnp.all(jnp.isfinite(t)), "t: expected finite times >= 0 s")
+        if not isinstance(t, jax.core.Tracer):
+            t = eqx.error_if(t, jnp.any(t < 0) | ~jnp.all(jnp.isfinite(t)), "t: expected finite times >= 0 s")
         if t.ndim == 0:
             return self._hold_stuck(state, read_one(t))
         flat = jax.vmap(lambda ti: self._hold_stuck(state, read_one(ti)))(t.reshape(-1))
