@@ -39,6 +39,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/estimate_depth.py
 	$(BIN)/python benchmarks/estimate_resnet.py
 	$(BIN)/python benchmarks/sweep_mnist.py
+	$(BIN)/python benchmarks/hwa_training.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
