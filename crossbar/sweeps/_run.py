@@ -1,5 +1,6 @@
-"""Running a sweep's points: in chunks of points that share their compiled structure, each chunk vectorized
-(``jax.vmap`` over points, then over trials), in this process or on Dask workers.
+"""Running a sweep's points: in chunks of points that share their compiled structure, each chunk programmed
+and read vectorized (``jax.vmap`` over points, then over trials) and evaluated point after point, in this
+process or on Dask workers.
 
 A chunk is the unit of work on every executor: the same chunks, in the same composition, run the same
 compiled programs whichever executor runs them, so the numbers are identical. Point p's trial i uses the key
@@ -84,7 +85,7 @@ def chunks_of(points: Points, inputs: SweepInputs, size: int) -> list[list[int]]
 
 def run_chunk(inputs: SweepInputs, points: dict[int, dict]) -> list[dict]:
     """Rows (one per point, trial and time: the point's index and parameters, trial, t_s, accuracy,
-    output_error) of the points ``{index: {path: value}}``, vectorized."""
+    output_error) of the points ``{index: {path: value}}``, programmed and read vectorized over points."""
     model, products, base, examples = _loaded(inputs)
     arrays = [_point_arrays(inputs, base, point) for point in points.values()]
     crossbars = _stack([[c for c, _ in a] for a in arrays])
@@ -123,10 +124,11 @@ def _read_points(crossbars, keys, programmed, t):
 
 
 def _evaluate_points(model, crossbars, keys, reads, t, step, xb, yb, digital):
-    def one(c, k, r):
-        return evaluate(model, c, k, r, t, step, xb, yb, digital)
-
-    return jax.vmap(one)(crossbars, keys, reads)
+    """``evaluate`` point after point: the model's digital operations run one by one, and under ``jax.vmap``
+    each would be batched in Python (measured: 0.8x the speed of single points)."""
+    points = [jax.tree.map(lambda a, p=p: a[p], (crossbars, keys, reads)) for p in range(keys.shape[0])]
+    scores = [evaluate(model, *point, t, step, xb, yb, digital) for point in points]
+    return tuple(jnp.stack(parts) for parts in zip(*scores, strict=True))
 
 
 def _stack(trees: list):
