@@ -34,7 +34,8 @@ EXAMPLES_PER_STEP = 2000
 
 @dataclasses.dataclass(frozen=True)
 class Stages:
-    """The compiled stages of one Monte Carlo run, each over all its chips at once.
+    """The stages of one Monte Carlo run, each over all its chips (programmed and read at once, evaluated one
+    after another).
 
     Attributes:
         program: ``program()`` -> every chip programmed.
