@@ -258,6 +258,14 @@ MALFORMED = {
     "periphery": ("periphery: {output_noise: .nan}\n", "periphery.output_noise: expected a finite number"),
     "tile rows": ("tile: {rows: 0}\n", "tile.rows: expected an integer >= 1"),
     "wire": ("wire: {r_row: -1.0}\n", "wire.r_row: expected"),
+    "wire nan": ("wire: {r_col: .nan}\n", "wire.r_col: expected a finite number"),
+    "wire inf": ("wire: {r_row: .inf}\n", "wire.r_row: expected a finite number"),
+    "ir drop model": ("ir_drop: fast\n", "ir_drop: expected one of exact, approximate, none"),
+    "approximate ir drop where inputs bend": (
+        "device: {model: PCM, iv_b: 2.0}\ndac: {encoding: amplitude}\nwire: {r_row: 1.0}\n"
+        "ir_drop: approximate\n",
+        "ir_drop: the approximate model is defined for linear devices",
+    ),
     "device field": ("device: {model: PCM, g_max: -5}\n", "device.g_max: expected"),
     "device model": ("device: {model: FeFET}\n", "device.model: expected one of"),
     "drift compensation": ("drift_compensation: sometimes\n", "drift_compensation: expected one of"),
