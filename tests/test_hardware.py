@@ -211,6 +211,17 @@ BAD_SETS = {
     "wrong type": (["--set", "adc.bits=six"], "--set adc.bits=six: expected int, got 'six'"),
     "out of range": (["--set", "periphery.output_noise=-1"], "--set periphery.output_noise=-1: "),
     "component": (["--set", "device=3"], "--set device=3: 'device' is a component"),
+    "negative wire": (
+        ["--set", "wire.r_row=-1"],
+        "--set wire.r_row=-1: r_row: expected a finite number >= 0",
+    ),
+    "infinite wire": (["--set", "wire.r_col=inf"], "--set wire.r_col=inf: expected a finite number"),
+    "ir drop model": (["--set", "ir_drop=fast"], "--set ir_drop=fast: ir_drop: expected one of exact"),
+    "approximate where inputs bend": (
+        ["--set", "dac.encoding=amplitude", "--set", "device.iv_b=2", "--set", "wire.r_row=1"]
+        + ["--set", "ir_drop=approximate"],
+        "--set ir_drop=approximate: ir_drop: the approximate model is defined for linear devices",
+    ),
     "unknown hardware": (["--hardware", "tpu"], "--hardware: 'tpu' is not a preset"),
 }
 
