@@ -85,6 +85,7 @@ _crossbars = st.builds(
     tile_cols=st.integers(1, 512),
     r_row=st.one_of(st.none(), st.floats(0.0, 10.0)),
     r_col=st.one_of(st.none(), st.floats(0.0, 10.0)),
+    ir_drop=st.sampled_from(["exact", "none"]),  # approximate: test_the_ir_drop_model_round_trips
     drift_compensation=st.sampled_from(["none", "global", "per_column"]),
     column_correction=st.booleans(),
 )
@@ -98,6 +99,13 @@ def test_save_load_and_show_round_trip_exactly(crossbar, tmp_path_factory, capsy
     assert same(load_hardware(path), crossbar)
     assert main(["hardware", "show", str(path)]) == 0
     assert capsys.readouterr().out == path.read_text()  # show of a complete file is the file
+
+
+def test_the_ir_drop_model_round_trips(tmp_path):
+    wired = dataclasses.replace(PRESETS["aihwkit-pcm"], r_row=1.0, r_col=0.5, ir_drop="approximate")
+    save_hardware(wired, tmp_path / "hw.yaml")
+    assert "ir_drop: approximate" in (tmp_path / "hw.yaml").read_text()
+    assert same(load_hardware(tmp_path / "hw.yaml"), wired)
 
 
 def test_a_chip_round_trips_with_its_settings(tmp_path):
