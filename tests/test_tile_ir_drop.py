@@ -17,7 +17,7 @@ def vectorized(g, r_row, r_col, model):
     return jax.vmap(jax.vmap(tile))(g)
 
 
-@pytest.mark.parametrize("model", ["approximate", "exact"])
+@pytest.mark.parametrize("model", ["approximate", pytest.param("exact", marks=pytest.mark.slow)])
 def test_values_and_gradients_match_the_vectorized_solve(model):
     np.testing.assert_allclose(effective_tiles(G, 3.0, 1.5, model), vectorized(G, 3.0, 1.5, model), rtol=2e-6)
 
@@ -31,6 +31,7 @@ def test_values_and_gradients_match_the_vectorized_solve(model):
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_an_outer_vmap_over_wire_resistance_matches_one_call_per_value():
     resistances = jnp.array([0.0, 1.0, 4.0])
     swept = jax.vmap(lambda r: effective_tiles(G, r, r, "approximate"))(resistances)
