@@ -5,6 +5,8 @@ the mapping file and report, the cost model, and the compiled chip as the tile g
 from ._chip_arrays import ChipNotEmulated as ChipNotEmulated
 from ._chip_arrays import chip_arrays as chip_arrays
 from ._chip_arrays import chip_periphery as chip_periphery
+from ._chip_wires import ChipWires as ChipWires
+from ._chip_wires import chip_wires as chip_wires
 from ._cost_model import COMPONENTS as COMPONENTS
 from ._cost_model import ChipCost as ChipCost
 from ._cost_model import LayerCost as LayerCost

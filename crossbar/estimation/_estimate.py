@@ -17,11 +17,12 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar, Targets
-from ..compiler import chip_arrays, compile_network
+from ..compiler import ChipWires, chip_arrays, chip_wires, compile_network
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._monte_carlo import EXAMPLES_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
 from ._statistics import json_number, trial_statistics
+from ._wired_chip import wired_stages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +80,8 @@ def estimate_accuracy(
         x, y: data (N, *input) and integer labels (N,).
         hardware: a ``Crossbar`` (every matrix on tiles of that configuration, e.g. a preset), or a
             calibrated chip (a ``Chip``, or its ``ChipProfile`` with the default periphery): the network is
-            compiled onto it, fault-aware, and every trial is that chip programmed again.
+            compiled onto it, fault-aware, and every trial is that chip programmed again; tiles with wires
+            are solved whole at every read (docs/models.md section 10.4).
         times: read times (s).
         trials: chips to program.
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
@@ -88,13 +90,13 @@ def estimate_accuracy(
         progress: show a progress bar.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays = hardware_arrays(hardware, products)
+    arrays, wires = _hardware_setup(hardware, products)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
     )
     with bar:
-        return estimate_on(apply, params, examples, arrays, times, trials, seed, bar.update)
+        return estimate_on(apply, params, examples, arrays, times, trials, seed, bar.update, wires)
 
 
 def estimate_on(
@@ -106,11 +108,17 @@ def estimate_on(
     trials: int,
     seed: int,
     on_step: Callable[[], None],
+    wires: ChipWires | None = None,
 ) -> AccuracyEstimate:
     """``estimate_accuracy`` on ``examples`` with the matrices ``apply`` hands over on ``arrays`` (the tile
-    grid and conductance targets of each, in order); ``on_step()`` follows each step of examples."""
+    grid and conductance targets of each, in order), on a chip whose tiles have ``wires`` if given;
+    ``on_step()`` follows each step of examples."""
     keys = trial_keys(jax.random.key(seed), trials)
-    run = stages(Model(apply, params), *zip(*arrays, strict=True), keys)
+    model = Model(apply, params)
+    if wires is None:
+        run = stages(model, *zip(*arrays, strict=True), keys)
+    else:
+        run = wired_stages(model, *zip(*arrays, strict=True), wires, keys)
     start = time.perf_counter()
     counts, squared_errors = monte_carlo(run, examples, times, on_step)
     seconds = time.perf_counter() - start
@@ -123,15 +131,24 @@ def estimate_on(
 def hardware_arrays(
     hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
 ) -> list[tuple[Crossbar, Targets]]:
-    """The tile grid and conductance targets of every matrix of the model, in order."""
+    """The tile grid and conductance targets of every matrix of the model, in order (a chip's wires
+    left out: each tile grid alone, with ideal wires)."""
+    return _hardware_setup(hardware, products)[0]
+
+
+def _hardware_setup(
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
+) -> tuple[list[tuple[Crossbar, Targets]], ChipWires | None]:
+    """The tile grid and conductance targets of every matrix of the model, in order, and a chip's wires
+    (``None`` for a ``Crossbar``, or a chip whose used tiles all have ideal wires)."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
-        return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices]
+        return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices], None
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
     mapping = compile_network(layers, chip.profile)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
-    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays]
+    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], chip_wires(mapping)
 
 
 @jax.jit
