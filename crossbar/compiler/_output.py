@@ -8,6 +8,7 @@ from calibration import ChipProfile
 from emulator_common.memory import require_memory
 
 from ._cost_model import ChipCost
+from ._ir_drop_error import ir_drop_errors
 from ._mapper import ChipMapping
 from ._mapping_file import mapping_files
 from ._report import report_files
@@ -45,9 +46,10 @@ def write_compiled(
     hardware as a hardware file holds it (recorded in mapping.json and the report), ``macs`` the network's
     analog/digital split (``MacSplit.document``, recorded in mapping.json), each if given.
     """
+    errors = ir_drop_errors(mapping)
     files = {
-        **mapping_files(mapping, cost, sources, hardware, macs),
-        **report_files(mapping, cost, sources, hardware),
+        **mapping_files(mapping, cost, sources, hardware, macs, errors),
+        **report_files(mapping, cost, sources, hardware, errors),
     }
     return write_files(files, folder)
 

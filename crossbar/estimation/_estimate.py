@@ -70,6 +70,7 @@ def estimate_accuracy(
     *,
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
+    placement: str = "default",
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
     ``trials`` emulated chips at each of ``times`` seconds after programming.
@@ -88,9 +89,10 @@ def estimate_accuracy(
         examples_per_step: examples evaluated at once (each step draws its own output noise, so the numbers
             depend on it; the seed makes them reproducible for a given value).
         progress: show a progress bar.
+        placement: where the compiler puts a chip's blocks (``crossbar.compiler.PLACEMENTS``).
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays, wires = _hardware_setup(hardware, products)
+    arrays, wires = _hardware_setup(hardware, products, placement)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
@@ -129,15 +131,15 @@ def estimate_on(
 
 
 def hardware_arrays(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
 ) -> list[tuple[Crossbar, Targets]]:
     """The tile grid and conductance targets of every matrix of the model, in order (a chip's wires
-    left out: each tile grid alone, with ideal wires)."""
-    return _hardware_setup(hardware, products)[0]
+    left out: each tile grid alone, with ideal wires); ``placement`` as in ``compile_network``."""
+    return _hardware_setup(hardware, products, placement)[0]
 
 
 def _hardware_setup(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
 ) -> tuple[list[tuple[Crossbar, Targets]], ChipWires | None]:
     """The tile grid and conductance targets of every matrix of the model, in order, and a chip's wires
     (``None`` for a ``Crossbar``, or a chip whose used tiles all have ideal wires)."""
@@ -146,7 +148,7 @@ def _hardware_setup(
         return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices], None
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
-    mapping = compile_network(layers, chip.profile)
+    mapping = compile_network(layers, chip.profile, placement=placement)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
     return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], chip_wires(mapping)
 
