@@ -11,6 +11,7 @@ from ._cost_model import COMPONENTS as COMPONENTS
 from ._cost_model import ChipCost as ChipCost
 from ._cost_model import LayerCost as LayerCost
 from ._cost_model import estimate_cost as estimate_cost
+from ._ir_drop_error import ir_drop_errors as ir_drop_errors
 from ._mapper import PLACEMENTS as PLACEMENTS
 from ._mapper import ChipMapping as ChipMapping
 from ._mapper import LayerMapping as LayerMapping

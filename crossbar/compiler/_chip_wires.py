@@ -54,6 +54,13 @@ def chip_wires(mapping: ChipMapping) -> ChipWires | None:
     profile = mapping.profile
     geometry = profile.geometry
     used = sorted({b.spot.tile for b in mapping.blocks})
+    for t in used:
+        for name in ("r_row", "r_col"):
+            r = getattr(profile.tiles[t], name)
+            if not np.isfinite(r) or r < 0:
+                raise ValueError(
+                    f"chip {profile.chip_id}: tiles[{t}].{name}: expected a finite number >= 0 ohm, got {r}"
+                )
     if all(profile.tiles[t].r_row == 0 and profile.tiles[t].r_col == 0 for t in used):
         return None
     position = {tile: i for i, tile in enumerate(used)}
