@@ -38,14 +38,19 @@ class ChipWires(eqx.Module):
 
     def effective(self, conductances: list[jax.Array]) -> list[jax.Array]:
         """Per layer, the effective conductances (uS) (n_r, n_c, R, physical columns) of its devices, from
-        their conductances ``conductances`` (same shapes) and every other device of their tiles."""
+        their conductances ``conductances`` (same shapes) and every other device of their tiles; the tiles
+        are solved one after another."""
         size = self.background.size
         flat = self.background.reshape(-1)
         for g, index, owned in zip(conductances, self.index, self.owned, strict=True):
             flat = flat.at[jnp.where(owned, index, size)].set(g.astype(flat.dtype), mode="drop")
         tiles = flat.reshape(self.background.shape) * 1e-6
-        solve = jax.vmap(lambda g, r_row, r_col: ir_drop.effective_matrix(g, r_row, r_col))
-        effective = (solve(tiles, self.r_row, self.r_col) * 1e6).reshape(-1)
+
+        def solve(tile):  # one tile after another: a solve holds several (rows, cols, inputs) arrays at once
+            g, r_row, r_col = tile
+            return ir_drop.effective_matrix(g, r_row, r_col)
+
+        effective = (jax.lax.map(solve, (tiles, self.r_row, self.r_col)) * 1e6).reshape(-1)
         return [effective[index].astype(g.dtype) for g, index in zip(conductances, self.index, strict=True)]
 
 

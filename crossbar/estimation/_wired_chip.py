@@ -99,5 +99,6 @@ def _read_conductances(crossbar, keys: jax.Array, programmed, g: jax.Array, t, i
 
 @jax.jit
 def _effective(wires: ChipWires, conductances: list) -> list:
-    """Every trial's effective conductances, per matrix (``ChipWires.effective``, trials vmapped)."""
-    return jax.vmap(wires.effective)(conductances)
+    """Every trial's effective conductances, per matrix (``ChipWires.effective``, trials one after another:
+    the memory of one tile's solve at a time)."""
+    return jax.lax.map(wires.effective, conductances)
