@@ -85,6 +85,7 @@ _crossbars = st.builds(
     tile_cols=st.integers(1, 512),
     r_row=st.one_of(st.none(), st.floats(0.0, 10.0)),
     r_col=st.one_of(st.none(), st.floats(0.0, 10.0)),
+    ir_drop=st.sampled_from(["exact", "none"]),  # approximate: test_the_ir_drop_model_round_trips
     drift_compensation=st.sampled_from(["none", "global", "per_column"]),
     column_correction=st.booleans(),
 )
@@ -98,6 +99,13 @@ def test_save_load_and_show_round_trip_exactly(crossbar, tmp_path_factory, capsy
     assert same(load_hardware(path), crossbar)
     assert main(["hardware", "show", str(path)]) == 0
     assert capsys.readouterr().out == path.read_text()  # show of a complete file is the file
+
+
+def test_the_ir_drop_model_round_trips(tmp_path):
+    wired = dataclasses.replace(PRESETS["aihwkit-pcm"], r_row=1.0, r_col=0.5, ir_drop="approximate")
+    save_hardware(wired, tmp_path / "hw.yaml")
+    assert "ir_drop: approximate" in (tmp_path / "hw.yaml").read_text()
+    assert same(load_hardware(tmp_path / "hw.yaml"), wired)
 
 
 def test_a_chip_round_trips_with_its_settings(tmp_path):
@@ -211,6 +219,17 @@ BAD_SETS = {
     "wrong type": (["--set", "adc.bits=six"], "--set adc.bits=six: expected int, got 'six'"),
     "out of range": (["--set", "periphery.output_noise=-1"], "--set periphery.output_noise=-1: "),
     "component": (["--set", "device=3"], "--set device=3: 'device' is a component"),
+    "negative wire": (
+        ["--set", "wire.r_row=-1"],
+        "--set wire.r_row=-1: r_row: expected a finite number >= 0",
+    ),
+    "infinite wire": (["--set", "wire.r_col=inf"], "--set wire.r_col=inf: expected a finite number"),
+    "ir drop model": (["--set", "ir_drop=fast"], "--set ir_drop=fast: ir_drop: expected one of exact"),
+    "approximate where inputs bend": (
+        ["--set", "dac.encoding=amplitude", "--set", "device.iv_b=2", "--set", "wire.r_row=1"]
+        + ["--set", "ir_drop=approximate"],
+        "--set ir_drop=approximate: ir_drop: the approximate model is defined for linear devices",
+    ),
     "unknown hardware": (["--hardware", "tpu"], "--hardware: 'tpu' is not a preset"),
 }
 
@@ -258,6 +277,14 @@ MALFORMED = {
     "periphery": ("periphery: {output_noise: .nan}\n", "periphery.output_noise: expected a finite number"),
     "tile rows": ("tile: {rows: 0}\n", "tile.rows: expected an integer >= 1"),
     "wire": ("wire: {r_row: -1.0}\n", "wire.r_row: expected"),
+    "wire nan": ("wire: {r_col: .nan}\n", "wire.r_col: expected a finite number"),
+    "wire inf": ("wire: {r_row: .inf}\n", "wire.r_row: expected a finite number"),
+    "ir drop model": ("ir_drop: fast\n", "ir_drop: expected one of exact, approximate, none"),
+    "approximate ir drop where inputs bend": (
+        "device: {model: PCM, iv_b: 2.0}\ndac: {encoding: amplitude}\nwire: {r_row: 1.0}\n"
+        "ir_drop: approximate\n",
+        "ir_drop: the approximate model is defined for linear devices",
+    ),
     "device field": ("device: {model: PCM, g_max: -5}\n", "device.g_max: expected"),
     "device model": ("device: {model: FeFET}\n", "device.model: expected one of"),
     "drift compensation": ("drift_compensation: sometimes\n", "drift_compensation: expected one of"),

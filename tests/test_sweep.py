@@ -507,6 +507,16 @@ BAD_SPECS = [
         "are its profile's",
     ),
     ({"preset": None, "chip": "CHIP", "axes": {"wire.r_row": [1.0]}}, "axes.wire.r_row", "are its profile's"),
+    ({"axes": {"wire.r_row": [1.0, -1.0]}}, "axes.wire.r_row", "r_row: expected a finite number >= 0"),
+    ({"axes": {"wire.r_col": [float("nan")]}}, "axes.wire.r_col", "expected a finite number"),
+    (
+        {
+            "set": {"dac.encoding": "amplitude", "device.iv_b": 2.0, "wire.r_col": 1.0},
+            "axes": {"ir_drop": ["approximate"]},
+        },
+        "axes.ir_drop",
+        "the approximate model is defined for linear devices",
+    ),
     ({"times": ["1h", 3600], "axes": GRID}, "times", "given before; expected each time once"),
     (
         {"axes": {"periphery.output_noise": {"uniform": [0.1, 0.0]}}, "samples": 2},

@@ -3,6 +3,7 @@ of tiles (weight mapping, tiling), reads it at a time t (drift, read noise, IR d
 multiplies through each tile's periphery (noise and bound management, DAC, output noise, ADC)."""
 
 from ._adc import ADC as ADC
+from ._crossbar import IR_DROP_MODELS as IR_DROP_MODELS
 from ._crossbar import Crossbar as Crossbar
 from ._crossbar import ProgrammedMatrix as ProgrammedMatrix
 from ._crossbar import ReadMatrix as ReadMatrix

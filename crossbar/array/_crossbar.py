@@ -25,6 +25,9 @@ from ._periphery import Periphery, managed_mvm
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
 from ._weight_mapping import WeightMapping
 
+IR_DROP_MODELS = (*ir_drop.EFFECTIVE_MATRIX_MODELS, "none")
+"""How a crossbar's wires distort its reads (``Crossbar.ir_drop``)."""
+
 MAX_TILE_SIZE = 2**24
 """The most rows or columns a tile (or its physical array) may have; real arrays have thousands."""
 
@@ -109,6 +112,8 @@ class Crossbar(eqx.Module):
         array_rows, array_cols: the physical array of a tile (rows, device columns), e.g. from a chip's
             calibration profile, or ``None`` when not constrained; a tile must fit in it (static).
         r_row, r_col: wire resistance of one row / column segment (ohm); ``None`` for ideal wires.
+        ir_drop: how wires distort each read: ``"exact"`` (the network solved), ``"approximate"`` (each line
+            solved on its own, linear devices only) or ``"none"`` (wires ignored) (static).
         drift_compensation: ``"none"``, ``"global"`` (one factor per tile) or ``"per_column"`` (static).
         column_correction: undo each column's known gain and offset in digital after its ADC, as a
             calibrated chip does; off, they remain as analog errors (static).
@@ -123,6 +128,7 @@ class Crossbar(eqx.Module):
     array_cols: int | None = eqx.field(static=True, default=None)
     r_row: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
     r_col: jax.Array | None = eqx.field(converter=as_optional_array, default=None)
+    ir_drop: str = eqx.field(static=True, default="exact")
     drift_compensation: str = eqx.field(static=True, default="none")
     column_correction: bool = eqx.field(static=True, default=False)
 
@@ -145,6 +151,12 @@ class Crossbar(eqx.Module):
             if getattr(self, name) is not None:
                 require_finite_nonnegative(name, getattr(self, name))
         require_choice("drift_compensation", self.drift_compensation, DRIFT_COMPENSATION)
+        require_choice("ir_drop", self.ir_drop, IR_DROP_MODELS)
+        if self.ir_drop == "approximate" and self.has_ir_drop and self._bends_inputs():
+            raise ValueError(
+                "ir_drop: the approximate model is defined for linear devices; amplitude-encoded inputs on "
+                "a nonlinear I-V (device.iv_b != 0) need exact (or none, or pulse_width encoding)"
+            )
 
     def tile_grid(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
         """(n_r, n_c, R, C) for a weight matrix of ``shape`` (IN, OUT): near-equal splits."""
@@ -343,17 +355,28 @@ class Crossbar(eqx.Module):
     def _weights(self, g: jax.Array, programmed: ProgrammedMatrix) -> jax.Array:
         """Weights (n_r, n_c, R, C) held by conductances g (uS) (n_r, n_c, R, physical columns)."""
         if self.has_ir_drop:
-            r_row, r_col = self.wire_resistances()
-            effective = jax.vmap(jax.vmap(lambda gt: ir_drop.effective_matrix(gt * 1e-6, r_row, r_col)))
-            g = effective(g) * 1e6
+            g = self.effective_conductances(g)
         w = self.mapping.weights(g, programmed.w_max, self.device.g_min, self.device.g_max)
         if programmed.row_gain is not None:
             w = w * programmed.row_gain
         return jnp.where(programmed.valid, w, 0.0)
 
+    def effective_conductances(self, g: jax.Array) -> jax.Array:
+        """The distorted matrices (uS) of tiles of conductances ``g`` (uS) (..., R, physical columns) under
+        this crossbar's wires and IR-drop model (docs/models.md section 6)."""
+        r_row, r_col = self.wire_resistances()
+
+        def tile(gt):
+            return ir_drop.effective_matrix(gt * 1e-6, r_row, r_col, model=self.ir_drop) * 1e6
+
+        for _ in range(g.ndim - 2):
+            tile = jax.vmap(tile)
+        return tile(g)
+
     @property
     def has_ir_drop(self) -> bool:
-        return self.r_row is not None or self.r_col is not None
+        """Whether reads see the wires: a wire resistance is set and ``ir_drop`` is not ``"none"``."""
+        return (self.r_row is not None or self.r_col is not None) and self.ir_drop != "none"
 
 
 def _bent_response(v, crossbar: Crossbar, w: jax.Array, g: jax.Array | None, w_max: jax.Array, row_gain):

@@ -30,6 +30,7 @@ class Chip:
         periphery: DAC, ADC (resolutions and read voltage from the profile unless set), noise and bound
             management, output and weight noise.
         drift_compensation: ``"none"``, ``"global"`` or ``"per_column"``.
+        ir_drop: how the profile's wires distort reads: ``"exact"``, ``"approximate"`` or ``"none"``.
         device_settings: device fields set for every tile in place of the profile's, by path within the
             device (``"read_noise_scale"``, ``"faults.p_off"``) -> value.
         path: the profile's file, or ``None`` for a profile in memory.
@@ -38,6 +39,7 @@ class Chip:
     profile: ChipProfile
     periphery: Periphery
     drift_compensation: str = "global"
+    ir_drop: str = "exact"
     device_settings: tuple[tuple[str, object], ...] = ()
     path: Path | None = None
 
@@ -59,6 +61,7 @@ class Chip:
                 device=self.profile.tile_device(0),
                 periphery=self.periphery,
                 drift_compensation=self.drift_compensation,
+                ir_drop=self.ir_drop,
             )
         )
 
@@ -78,5 +81,8 @@ class Chip:
             return chip
         crossbar = with_parameter(self.base(), chain, value)
         return dataclasses.replace(
-            self, periphery=crossbar.periphery, drift_compensation=crossbar.drift_compensation
+            self,
+            periphery=crossbar.periphery,
+            drift_compensation=crossbar.drift_compensation,
+            ir_drop=crossbar.ir_drop,
         )

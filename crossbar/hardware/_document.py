@@ -13,6 +13,7 @@ A document's sections are the heads of the parameter paths (``adc.bits`` is the 
     mapping: {scheme: differential, clip_percentile: null}
     tile: {rows: 512, cols: 512, array_rows: null, array_cols: null}
     wire: {r_row: null, r_col: null}   # ohm per segment; null: ideal wires
+    ir_drop: exact                     # exact | approximate | none: how the wires distort reads
     drift_compensation: global
     column_correction: false
 
@@ -36,8 +37,8 @@ from ._parameter_paths import parameter_chain
 
 METADATA = ("name", "description", "sources")
 SECTIONS = ("device", "periphery", "dac", "adc", "mapping", "tile", "wire")
-TOP_LEVEL = ("drift_compensation", "column_correction")
-_CHIP_KEYS = (*METADATA, "chip", "device", "periphery", "dac", "adc", "drift_compensation")
+TOP_LEVEL = ("ir_drop", "drift_compensation", "column_correction")
+_CHIP_KEYS = (*METADATA, "chip", "device", "periphery", "dac", "adc", "ir_drop", "drift_compensation")
 _TILE = {"rows": "tile_rows", "cols": "tile_cols", "array_rows": "array_rows", "array_cols": "array_cols"}
 _WIRE = {"r_row": "r_row", "r_col": "r_col"}
 # where a Crossbar field lies in a document, for the messages of Crossbar's own checks
@@ -62,6 +63,7 @@ def document_of(hardware: Crossbar | Chip, metadata: dict | None = None) -> dict
         document["mapping"] = module_to_dict(hardware.mapping)
         document["tile"] = {key: getattr(hardware, field) for key, field in _TILE.items()}
         document["wire"] = {key: _number(getattr(hardware, field)) for key, field in _WIRE.items()}
+    document["ir_drop"] = hardware.ir_drop
     document["drift_compensation"] = drift_compensation
     if isinstance(hardware, Crossbar):
         document["column_correction"] = hardware.column_correction
@@ -157,6 +159,7 @@ def _chip_of(document: dict, folder: Path) -> Chip:
         chip,
         periphery=_periphery_of(document, chip.periphery),
         drift_compensation=document.get("drift_compensation", chip.drift_compensation),
+        ir_drop=document.get("ir_drop", chip.ir_drop),
     )
     for leaf, value in _flat(_section(document, "device")):
         chain = parameter_chain(f"device.{leaf}", chip.base())
@@ -167,7 +170,7 @@ def _chip_of(document: dict, folder: Path) -> Chip:
         except ValueError as error:
             raise ValueError(f"device.{leaf}: {error}") from None
     try:
-        chip.base()  # checks drift_compensation
+        chip.base()  # checks drift_compensation and ir_drop
     except ValueError as error:
         raise ValueError(str(error)) from None
     return chip

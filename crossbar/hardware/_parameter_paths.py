@@ -4,7 +4,7 @@
 ``device.faults.p_off``), ``periphery.FIELD`` (``output_noise``, ``noise_management``, ...), ``adc.FIELD``
 and ``dac.FIELD`` (the converters: ``bits``, ``bound``, ``v_read``, ``encoding``), ``tile.rows`` and
 ``tile.cols`` (the largest block of weights per tile), ``wire.r_row`` and ``wire.r_col`` (ohm),
-``mapping.FIELD`` and ``drift_compensation``.
+``mapping.FIELD``, ``ir_drop`` (``exact``, ``approximate`` or ``none``) and ``drift_compensation``.
 """
 
 import dataclasses
@@ -24,9 +24,10 @@ _ALIASES = {
     "wire.r_row": ("r_row",),
     "wire.r_col": ("r_col",),
 }
-_HEADS = ("device", "periphery", "adc", "dac", "mapping", "drift_compensation")
+_HEADS = ("device", "periphery", "adc", "dac", "mapping", "ir_drop", "drift_compensation")
 _PREFIXES = (
-    "device, periphery, adc, dac, mapping, tile.rows, tile.cols, wire.r_row, wire.r_col, drift_compensation"
+    "device, periphery, adc, dac, mapping, tile.rows, tile.cols, wire.r_row, wire.r_col, ir_drop, "
+    "drift_compensation"
 )
 
 

@@ -32,10 +32,12 @@ import numpy as np
 from jax import lax
 
 from device_models import sinh_current
-from emulator_common.validation import require, require_finite_nonnegative
+from emulator_common.validation import require, require_choice, require_finite_nonnegative
 
-_ROW = (1, True)  # row lines: along axis 1 (j), open end at j = C-1, driver before j = 0
-_COL = (0, False)  # column lines: along axis 0 (i), open end at i = 0, ground after i = R-1
+from ._approximate import approximate_effective_matrix
+from ._lines import COL, ROW, inverse_pivots, line_solve
+
+EFFECTIVE_MATRIX_MODELS = ("exact", "approximate")
 _CHUNK = 64  # unit inputs solved together by effective_matrix (bounds memory at R * C * 64 per field)
 _NEWTON_CG_MAX_ITER = 200  # CG cap per Newton step (past it the step is inexact; Newton's checks still hold)
 _GROWTH_LIMIT = 3  # consecutive Newton iterations with a doubling residual that count as divergence
@@ -49,27 +51,34 @@ _NEWTON_ERRORS = (
 )
 
 
-def column_currents(g, v, r_row, r_col) -> jax.Array:
+def column_currents(g, v, r_row, r_col, *, model: str = "exact") -> jax.Array:
     """Column output currents (..., C) in A for row voltages ``v`` (..., R) in V, linear devices.
 
-    ``g`` (R, C) in S; ``r_row``, ``r_col`` in Ohm per wire segment. The exact steady state, computed as
-    ``v @ effective_matrix(g, r_row, r_col)``.
+    ``g`` (R, C) in S; ``r_row``, ``r_col`` in Ohm per wire segment. The exact steady state (or the
+    approximate one), computed as ``v @ effective_matrix(g, r_row, r_col, model=model)``.
     """
     g, r_row, r_col = _checked_network(g, r_row, r_col)
     v = _checked_inputs(v, g.shape[0])
-    return v @ effective_matrix(g, r_row, r_col)
+    return v @ effective_matrix(g, r_row, r_col, model=model)
 
 
-def effective_matrix(g, r_row, r_col, *, tol: float | None = None, max_iter: int = 1000) -> jax.Array:
+def effective_matrix(
+    g, r_row, r_col, *, model: str = "exact", tol: float | None = None, max_iter: int = 1000
+) -> jax.Array:
     """The distorted matrix W_eff (R, C) in S with output currents ``I = V @ W_eff`` under IR drop.
 
-    Solves the network once per unit input (or, by reciprocity, per unit output when R > C), so every later
-    MVM is one matmul. ``tol`` bounds each solve's preconditioned residual norm relative to its start
-    (default 1e-6 in float32, 1e-10 in float64); past ``max_iter`` conjugate-gradient iterations it raises
-    ``equinox.EquinoxRuntimeError``. Zero wire resistance gives ``W_eff == g`` exactly. Differentiable with
-    respect to ``g``, ``r_row`` and ``r_col`` (implicitly, through the converged solution).
+    ``model="exact"`` solves the network once per unit input (or, by reciprocity, per unit output when
+    R > C), so every later MVM is one matmul: ``tol`` bounds each solve's preconditioned residual norm
+    relative to its start (default 1e-6 in float32, 1e-10 in float64); past ``max_iter`` conjugate-gradient
+    iterations it raises ``equinox.EquinoxRuntimeError``. ``"approximate"`` solves each line on its own in
+    O(RC) (``approximate_effective_matrix``, docs/models.md section 6.5; ``tol`` and ``max_iter`` unused).
+    Zero wire resistance gives ``W_eff == g`` exactly. Differentiable with respect to ``g``, ``r_row`` and
+    ``r_col`` (the exact model implicitly, through the converged solution).
     """
+    require_choice("model", model, EFFECTIVE_MATRIX_MODELS)
     g, r_row, r_col = _checked_network(g, r_row, r_col)
+    if model == "approximate":
+        return approximate_effective_matrix(g, r_row, r_col)
     tol = _checked_solver(tol, max_iter, g.dtype)
     w, _ = _effective(g, r_row, r_col, tol, int(max_iter))
     return w
@@ -138,41 +147,6 @@ def _checked_solver(tol: float | None, max_iter: int, dtype) -> float:
     return float(tol)
 
 
-def _inverse_pivots(y: jax.Array, axis: int, reverse: bool) -> jax.Array:
-    """Inverse pivots (shape of ``y``) of the line operators ``L + diag(y)``, eliminated from the open end.
-
-    Pivot k is ``1 + s_k`` with ``s_k = y_k + u_(k-1)`` and ``u_k = s_k / (1 + s_k)``, the fraction of a
-    line's current that leaks away at node k. Carrying the small ``u`` rather than ``1 - u`` keeps float32
-    precise for tiny ``y`` (long, weakly loaded lines); ``1 / (1 + s)`` stays precise for huge ``y``.
-    """
-
-    def pivot(u_prev, y_k):
-        s = y_k + u_prev
-        return s / (1 + s), 1 / (1 + s)
-
-    start = jnp.zeros_like(lax.index_in_dim(y, 0, axis, keepdims=False))
-    _, w = lax.scan(pivot, start, jnp.moveaxis(y, axis, 0), reverse=reverse)
-    return jnp.moveaxis(w, 0, axis)
-
-
-def _line_solve(w: jax.Array, f: jax.Array, axis: int, reverse: bool) -> jax.Array:
-    """Solve ``(L + diag(y)) x = f`` along ``axis`` for every line, given its inverse pivots ``w``."""
-    w0, f0 = jnp.moveaxis(w, axis, 0), jnp.moveaxis(f, axis, 0)
-
-    def eliminate(z, wf):
-        z = (wf[1] + z) * wf[0]
-        return z, z
-
-    def substitute(x, wz):
-        x = wz[1] + wz[0] * x
-        return x, x
-
-    zero = jnp.zeros_like(f0[0])
-    _, z = lax.scan(eliminate, zero, (w0, f0), reverse=reverse)
-    _, x = lax.scan(substitute, zero, (w0, z), reverse=not reverse)
-    return jnp.moveaxis(x, 0, axis)
-
-
 def _shifted(x: jax.Array, axis: int, step: int) -> jax.Array:
     """``x_(k + step)`` along ``axis`` (``step`` is 1 or -1), 0 past the ends."""
     n = x.shape[axis]
@@ -203,26 +177,26 @@ class _Network(eqx.Module):
 
     def __init__(self, y_row: jax.Array, y_col: jax.Array):
         self.y_row, self.y_col = y_row, y_col
-        self.w_row, self.w_col = _inverse_pivots(y_row, *_ROW), _inverse_pivots(y_col, *_COL)
+        self.w_row, self.w_col = inverse_pivots(y_row, *ROW), inverse_pivots(y_col, *COL)
 
     def coupling(self, p: jax.Array) -> jax.Array:
         """``K p = y_col T^-1 (y_row p)`` (R, C, B): the part of ``S = M - K`` through devices and rows."""
-        return self.y_col * _line_solve(self.w_row, self.y_row * p, *_ROW)
+        return self.y_col * line_solve(self.w_row, self.y_row * p, *ROW)
 
     def schur(self, p: jax.Array) -> jax.Array:
         """``S p = M p - K p`` on column-node fields (R, C, B)."""
-        return _laplacian(p, *_COL) + self.y_col * p - self.coupling(p)
+        return _laplacian(p, *COL) + self.y_col * p - self.coupling(p)
 
     def precondition(self, r: jax.Array) -> jax.Array:
         """``M^-1 r``: every column line solved exactly."""
-        return _line_solve(self.w_col, r, *_COL)
+        return line_solve(self.w_col, r, *COL)
 
     def solve(self, f_alpha: jax.Array, f_b: jax.Array, tol: float, max_iter: int):
         """Solve the block system for ``(alpha, b)`` (R, C, B); also CG iterations and convergence."""
-        h = f_b - self.y_col * _line_solve(self.w_row, f_alpha, *_ROW)
+        h = f_b - self.y_col * line_solve(self.w_row, f_alpha, *ROW)
         pcg = partial(_pcg, self, tol=tol, max_iter=max_iter)  # solves S b = h; implicit gradients through S
         b, stats = lax.custom_linear_solve(self.schur, h, pcg, symmetric=True, has_aux=True)
-        alpha = _line_solve(self.w_row, f_alpha - self.y_row * b, *_ROW)
+        alpha = line_solve(self.w_row, f_alpha - self.y_row * b, *ROW)
         return alpha, b, stats
 
 
@@ -318,8 +292,8 @@ def _newton_step(g3, v3, r_row, r_col, iv_b, alpha, b, tol):
     CG iterations. ``g3`` (R, C, 1) in S, ``v3`` (R, 1, B) in V."""
     dv = v3 - alpha - b
     current = sinh_current(g3, dv, iv_b)
-    f_alpha = _laplacian(alpha, *_ROW) - r_row * current
-    f_b = _laplacian(b, *_COL) - r_col * current
+    f_alpha = _laplacian(alpha, *ROW) - r_row * current
+    f_b = _laplacian(b, *COL) - r_col * current
     slope = g3 * jnp.cosh(iv_b * dv)
     network = _Network(r_row * slope, r_col * slope)
     d_alpha, d_b, (cg_iterations, _) = network.solve(-f_alpha, -f_b, tol, _NEWTON_CG_MAX_ITER)
