@@ -152,6 +152,16 @@ def test_ideal_wires_leave_no_wires_to_solve_and_predict_no_error():
     assert ir_drop_errors(mapping) == (0.0, 0.0, 0.0)
 
 
+def test_the_ir_drop_model_none_means_ideal_wires_and_approximate_is_near_exact():
+    """On the shared tile (r g_max about 2e-4, 16 rows) the approximate model's predicted errors are within
+    1 % of the exact ones (measured: 0.07 %)."""
+    mapping = compile_network(shared_tile_network(), shared_tile_chip("differential"))
+    assert chip_wires(mapping, "none") is None
+    assert ir_drop_errors(mapping, "none") == (0.0, 0.0, 0.0)
+    assert chip_wires(mapping, "approximate").model == "approximate"
+    np.testing.assert_allclose(ir_drop_errors(mapping, "approximate"), ir_drop_errors(mapping), rtol=0.01)
+
+
 @pytest.mark.slow
 def test_each_tile_uses_its_own_wires():
     """Two copies of one layer, each on its own tile (14 of 16 rows: they cannot share): the copy on the
@@ -254,6 +264,16 @@ def test_zero_resistance_wires_solved_whole_give_the_ideal_estimate_bit_for_bit(
     for result in (plain, solved):
         np.testing.assert_array_equal(result.accuracies, reference.accuracies)
         np.testing.assert_array_equal(result.output_errors, reference.output_errors)
+
+
+@pytest.mark.slow
+def test_a_chip_with_ir_drop_none_gives_the_ideal_wire_estimate_bit_for_bit(model):
+    chip = calibration.synthesize("rram", 3, 0, rows=64, cols=64)
+    unmodelled = dataclasses.replace(Chip.of(chip), ir_drop="none")
+    ideal = estimate(model, with_wires(chip, 0.0))
+    result = estimate(model, unmodelled)
+    np.testing.assert_array_equal(result.accuracies, ideal.accuracies)
+    np.testing.assert_array_equal(result.output_errors, ideal.output_errors)
 
 
 @pytest.mark.slow

@@ -99,7 +99,8 @@ def compile_to_folder(
         raise InputError(f"{model}: {error}") from None
     sources = {"model": str(model), "profile": str(resolved.hardware.path)}
     cost = estimate_cost(mapping)
-    return write_compiled(mapping, cost, sources, folder, resolved.document, split.document()), split
+    document, ir_drop = resolved.document, resolved.hardware.ir_drop
+    return write_compiled(mapping, cost, sources, folder, document, split.document(), ir_drop), split
 
 
 def add_placement_option(parser) -> None:

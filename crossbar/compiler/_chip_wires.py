@@ -28,6 +28,7 @@ class ChipWires(eqx.Module):
             order, as ``chip_arrays`` lays it out) in the flattened ``background``.
         owned: per layer, like ``index``: whether the device writes its conductance into the tile (False for
             a shared reference device that an earlier block wrote).
+        model: ``"exact"`` or ``"approximate"`` (``crossbar.ir_drop.effective_matrix``) (static).
     """
 
     r_row: jax.Array
@@ -35,6 +36,7 @@ class ChipWires(eqx.Module):
     background: jax.Array
     index: tuple[jax.Array, ...]
     owned: tuple[jax.Array, ...]
+    model: str = eqx.field(static=True, default="exact")
 
     def effective(self, conductances: list[jax.Array]) -> list[jax.Array]:
         """Per layer, the effective conductances (uS) (n_r, n_c, R, physical columns) of its devices, from
@@ -48,14 +50,16 @@ class ChipWires(eqx.Module):
 
         def solve(tile):  # one tile after another: a solve holds several (rows, cols, inputs) arrays at once
             g, r_row, r_col = tile
-            return ir_drop.effective_matrix(g, r_row, r_col)
+            return ir_drop.effective_matrix(g, r_row, r_col, model=self.model)
 
         effective = (jax.lax.map(solve, (tiles, self.r_row, self.r_col)) * 1e6).reshape(-1)
         return [effective[index].astype(g.dtype) for g, index in zip(conductances, self.index, strict=True)]
 
 
-def chip_wires(mapping: ChipMapping) -> ChipWires | None:
-    """The wires of the tiles ``mapping`` uses, or ``None`` when all of them are ideal (0 ohm)."""
+def chip_wires(mapping: ChipMapping, model: str = "exact") -> ChipWires | None:
+    """The wires of the tiles ``mapping`` uses under IR-drop model ``model`` (``"exact"``,
+    ``"approximate"``, or ``"none"``: ideal wires), or ``None`` when the model is ``"none"`` or every used
+    tile's wires are ideal (0 ohm)."""
     profile = mapping.profile
     geometry = profile.geometry
     used = sorted({b.spot.tile for b in mapping.blocks})
@@ -66,7 +70,7 @@ def chip_wires(mapping: ChipMapping) -> ChipWires | None:
                 raise ValueError(
                     f"chip {profile.chip_id}: tiles[{t}].{name}: expected a finite number >= 0 ohm, got {r}"
                 )
-    if all(profile.tiles[t].r_row == 0 and profile.tiles[t].r_col == 0 for t in used):
+    if model == "none" or all(profile.tiles[t].r_row == 0 and profile.tiles[t].r_col == 0 for t in used):
         return None
     position = {tile: i for i, tile in enumerate(used)}
     background = np.stack([_unused(profile.tiles[t]) for t in used])
@@ -98,6 +102,7 @@ def chip_wires(mapping: ChipMapping) -> ChipWires | None:
         background=jnp.asarray(background, jnp.float32),
         index=tuple(indices),
         owned=tuple(owned),
+        model=model,
     )
 
 

@@ -11,12 +11,12 @@ from ._mapper import ChipMapping, MappedBlock
 STUCK_OFF, STUCK_ON = 1, 2
 
 
-def ir_drop_errors(mapping: ChipMapping) -> tuple[float, ...]:
+def ir_drop_errors(mapping: ChipMapping, model: str = "exact") -> tuple[float, ...]:
     """Per layer of ``mapping``, the relative weight error ||W_wires - W|| / ||W|| of the weights its devices
     hold at their targets (stuck devices at their stuck value, no noise or drift): W_wires with every used
-    tile solved whole with its wires (``ChipWires``), W with ideal wires; both after the DAC gains. 0 where
-    every used tile's wires are ideal."""
-    wires = chip_wires(mapping)
+    tile solved whole with its wires under IR-drop model ``model`` (``ChipWires``), W with ideal wires; both
+    after the DAC gains. 0 where every used tile's wires are ideal, or the model is ``"none"``."""
+    wires = chip_wires(mapping, model)
     if wires is None:
         return (0.0,) * len(mapping.layers)
     scheme = mapping.profile.geometry.scheme

@@ -64,6 +64,11 @@ class _Section:
     parts: list  # of str (a paragraph), _Highlights, _Table and _Figure
 
 
+IR_DROP_TEXT = {
+    "exact": "exactly (ir_drop: exact), against ideal wires.",
+    "approximate": "each line on its own (ir_drop: approximate), against ideal wires.",
+    "none": "but the hardware's ir_drop is none: wires are not modelled, and the error is 0.",
+}
 PLACEMENT_TEXT = {
     "default": "healthiest tiles first; shelves of blocks from the first row down",
     "ir-aware": "tiles with the least wire resistance first; the blocks drawing the most current nearest the "
@@ -100,16 +105,18 @@ def report_files(
     sources: dict,
     hardware: dict | None = None,
     ir_drop_error: tuple[float, ...] | None = None,
+    ir_drop: str = "exact",
 ) -> dict[str, bytes]:
     """The contents of ``report.md``, ``report.html`` and the figure PNGs, by file name.
 
     ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``); ``hardware``,
     the chip's hardware as a hardware file holds it, gets a section of its own when given;
-    ``ir_drop_error`` is each layer's (``ir_drop_errors``, computed if not given).
+    ``ir_drop_error`` is each layer's under IR-drop model ``ir_drop`` (``ir_drop_errors``, computed if not
+    given).
     """
     figures = render_figures(mapping, cost)
-    errors = ir_drop_errors(mapping) if ir_drop_error is None else ir_drop_error
-    sections = _sections(mapping, cost, sources, errors)
+    errors = ir_drop_errors(mapping, ir_drop) if ir_drop_error is None else ir_drop_error
+    sections = _sections(mapping, cost, sources, errors, ir_drop)
     if hardware is not None:
         sections.append(_Section("Hardware", [_hardware(hardware)]))
     title = f"Compilation report: chip {mapping.profile.chip_id}"
@@ -129,7 +136,7 @@ def _tile_list(tiles: tuple[int, ...]) -> str:
 
 
 def _sections(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, errors: tuple[float, ...]
+    mapping: ChipMapping, cost: ChipCost, sources: dict, errors: tuple[float, ...], ir_drop: str
 ) -> list[_Section]:
     g = mapping.profile.geometry
     fault_aware = " and after the fault-aware permutation and compensation" if mapping.fault_aware else ""
@@ -158,7 +165,7 @@ def _sections(
     return [
         _Section("", [_setup(mapping, sources)]),
         _Section("Summary per inference", _summary(mapping, cost)),
-        _Section("Layers", _layers(mapping, cost, errors)),
+        _Section("Layers", _layers(mapping, cost, errors, ir_drop)),
         _Section("Chip occupancy", [occupancy]),
         _Section("Weight error due to stuck devices", [fault_error]),
         _Section("Conductance targets", [conductances]),
@@ -265,7 +272,7 @@ def _summary(mapping: ChipMapping, cost: ChipCost) -> list:
     ]
 
 
-def _layers(mapping: ChipMapping, cost: ChipCost, errors: tuple[float, ...]) -> list:
+def _layers(mapping: ChipMapping, cost: ChipCost, errors: tuple[float, ...], ir_drop: str) -> list:
     g = mapping.profile.geometry
     header = (
         "Layer",
@@ -310,7 +317,7 @@ def _layers(mapping: ChipMapping, cost: ChipCost, errors: tuple[float, ...]) -> 
         + " IR-drop error: ||W_wires − W|| / ||W||, the relative weight error the tiles' wires (the "
         "profile's r_row and r_col) cause at the programmed targets (stuck devices at their stuck value, no "
         "noise or drift): each used tile solved as one resistive network with every block placed on it, "
-        "against ideal wires.",
+        + IR_DROP_TEXT[ir_drop],
     ]
 
 

@@ -142,7 +142,7 @@ def _hardware_setup(
     hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
 ) -> tuple[list[tuple[Crossbar, Targets]], ChipWires | None]:
     """The tile grid and conductance targets of every matrix of the model, in order, and a chip's wires
-    (``None`` for a ``Crossbar``, or a chip whose used tiles all have ideal wires)."""
+    (``None`` for a ``Crossbar``, a chip whose used tiles all have ideal wires, or ``ir_drop`` none)."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
         return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices], None
@@ -150,7 +150,8 @@ def _hardware_setup(
     layers = [layer for product in products for layer in product.layers()]
     mapping = compile_network(layers, chip.profile, placement=placement)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
-    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], chip_wires(mapping)
+    wires = chip_wires(mapping, chip.ir_drop)
+    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], wires
 
 
 @jax.jit
