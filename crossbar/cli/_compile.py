@@ -109,6 +109,6 @@ def add_placement_option(parser) -> None:
         "--placement",
         choices=PLACEMENTS,
         default="default",
-        help="default: healthiest tiles first; ir-aware: tiles with the least wire resistance first and the "
-        "blocks drawing the most current nearest the row drivers and column grounds",
+        help="default: healthiest tiles first; ir-aware: also the least wire resistance among equally "
+        "healthy tiles, and the blocks drawing the most current nearest the row drivers and column grounds",
     )

@@ -1,9 +1,9 @@
 """The compiler: trained weight matrices onto the tiles of one real chip, as its calibration profile has it.
 
 Each layer's (IN, OUT) matrix is split into near-equal blocks that fit a tile (as ``Crossbar.tile_grid``
-splits it); blocks are packed onto tiles, healthiest tiles first, or with ``placement="ir-aware"`` the tiles
-with the least wire resistance first and the blocks drawing the most current nearest the wires' ends
-(``_placement``); within a block, rows and
+splits it); blocks are packed onto tiles, healthiest tiles first (with ``placement="ir-aware"``, of equally
+healthy ones those with the least wire resistance, and the blocks drawing the most current nearest the wires'
+ends: ``_placement``); within a block, rows and
 output columns are permuted so that stuck cells hold the weights nearest zero (``_fault_aware``). Each block
 is scaled to its tile's own conductance window; each row's weights are divided by that row's DAC gain (so the
 array sees the intended product), and each output's column gain and offset are undone in digital.
@@ -159,7 +159,7 @@ def compile_network(
             abs-max.
         fault_aware: permute each block's rows and columns to put the weights nearest zero on stuck cells.
         placement: ``"default"``: tiles with the fewest stuck cells first, shelves from the first row down.
-            ``"ir-aware"``: tiles with the least wire resistance (r_row + r_col, then the fewest stuck cells)
+            ``"ir-aware"``: tiles with the fewest stuck cells, then the least wire resistance (r_row + r_col)
             first; among blocks of one size, those with the largest sum of |w| / max |w| (their share of the
             current, abs-max scaled) first; shelves from the last row up, each from column 0.
 
@@ -200,7 +200,7 @@ def compile_network(
     def preference(t: int) -> tuple:
         tile = profile.tiles[t]
         wires = (tile.r_row + tile.r_col,) if placement == "ir-aware" else ()
-        return (*wires, stuck[id(tile)], t)
+        return (stuck[id(tile)], *wires, t)
 
     tile_order = sorted(range(g.tiles), key=preference)
     try:

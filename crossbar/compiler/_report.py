@@ -71,8 +71,8 @@ IR_DROP_TEXT = {
 }
 PLACEMENT_TEXT = {
     "default": "healthiest tiles first; shelves of blocks from the first row down",
-    "ir-aware": "tiles with the least wire resistance first; the blocks drawing the most current nearest the "
-    "row drivers and column grounds (shelves from the last row up)",
+    "ir-aware": "healthiest tiles first, then those with the least wire resistance; the blocks drawing the "
+    "most current nearest the row drivers and column grounds (shelves from the last row up)",
 }
 
 
