@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from emulator_common.fault_codes import STUCK_ON
+
 from .. import ir_drop
 from ._mapper import ChipMapping, _device_columns
-
-STUCK_ON = 2
 
 
 class ChipWires(eqx.Module):

@@ -3,12 +3,12 @@
 import jax
 import numpy as np
 
+from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
+
 from ..array import WeightMapping
 from ._chip_arrays import _logical
 from ._chip_wires import ChipWires, chip_wires
 from ._mapper import ChipMapping, MappedBlock
-
-STUCK_OFF, STUCK_ON = 1, 2
 
 
 def ir_drop_errors(mapping: ChipMapping, model: str = "exact") -> tuple[float, ...]:
