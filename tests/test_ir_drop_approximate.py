@@ -71,6 +71,7 @@ def test_unknown_model_is_refused():
         ir_drop.effective_matrix(random_g(4, 3, 3), 1.0, 1.0, model="fast")
 
 
+@pytest.mark.slow
 def test_crossbar_selects_the_model_and_none_ignores_the_wires():
     key, w = jax.random.key(0), jax.random.normal(jax.random.key(1), (40, 24)) * 0.1
     x = jax.random.uniform(jax.random.key(2), (5, 40))

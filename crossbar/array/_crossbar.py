@@ -22,6 +22,7 @@ from emulator_common.validation import (
 from .. import ir_drop
 from ._drift_compensation import DRIFT_COMPENSATION, compensation_factor, mean_abs_output
 from ._periphery import Periphery, managed_mvm
+from ._tile_ir_drop import effective_tiles
 from ._tiling import inputs_to_blocks, near_equal_split, outputs_from_blocks, to_blocks
 from ._weight_mapping import WeightMapping
 
@@ -364,14 +365,7 @@ class Crossbar(eqx.Module):
     def effective_conductances(self, g: jax.Array) -> jax.Array:
         """The distorted matrices (uS) of tiles of conductances ``g`` (uS) (..., R, physical columns) under
         this crossbar's wires and IR-drop model (docs/models.md section 6)."""
-        r_row, r_col = self.wire_resistances()
-
-        def tile(gt):
-            return ir_drop.effective_matrix(gt * 1e-6, r_row, r_col, model=self.ir_drop) * 1e6
-
-        for _ in range(g.ndim - 2):
-            tile = jax.vmap(tile)
-        return tile(g)
+        return effective_tiles(g, *self.wire_resistances(), self.ir_drop)
 
     @property
     def has_ir_drop(self) -> bool:
