@@ -288,9 +288,11 @@ def right_answers(estimate: AccuracyEstimate) -> np.ndarray:
 @pytest.mark.slow
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_an_ideal_chip_with_ideal_converters_reproduces_the_digital_answers(scheme, model):
-    """Without faults, noise or converters, the compiled chip computes the network's own weights: every
-    chip gets the digital count of right answers (to one answer, for a float32 near-tie)."""
+    """Without faults, noise, converters or wire resistance, the compiled chip computes the network's own
+    weights: every chip gets the digital count of right answers (to one answer, for a float32 near-tie)."""
     profile = calibration.synthesize("ideal", 3, 0, rows=64, cols=64, scheme=scheme)
+    ideal_wires = tuple(dataclasses.replace(t, r_row=0.0, r_col=0.0) for t in profile.tiles)
+    profile = dataclasses.replace(profile, tiles=ideal_wires)
     result = chip_estimate(model, Chip(profile, IDEAL_PERIPHERY), seed=0, trials=2)
     assert result.digital_accuracy == model.right / N
     assert result.accuracies.shape == (2, 2)
@@ -375,6 +377,7 @@ def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, c
             "periphery": {k: v for k, v in periphery.items() if k not in ("dac", "adc")},
             "dac": periphery["dac"],
             "adc": periphery["adc"],
+            "ir_drop": "exact",
             "drift_compensation": "global",
         },
         "model": str(model.path),
@@ -382,6 +385,7 @@ def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, c
         "times_s": [1.0, DAY],
         "trials": 2,
         "seed": 3,
+        "placement": "default",
         "examples": 100,
     }
     assert document["config"]["hardware"]["dac"]["bits"] == 7  # the synthesized chip's converters

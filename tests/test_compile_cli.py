@@ -102,9 +102,9 @@ def test_options_reach_the_mapping(inputs, tmp_path, capsys):
     model, chip = inputs
     out = tmp_path / "out"
     args = ["compile", str(model), "--chip", str(chip), "--out", str(out), "--no-fault-aware"]
-    assert main([*args, "--clip-percentile", "99.5"]) == 0
+    assert main([*args, "--clip-percentile", "99.5", "--placement", "ir-aware"]) == 0
     doc = json.loads((out / "mapping.json").read_text())
-    assert doc["options"] == {"clip_percentile": 99.5, "fault_aware": False}
+    assert doc["options"] == {"clip_percentile": 99.5, "fault_aware": False, "placement": "ir-aware"}
     for block in doc["blocks"]:
         assert block["rows"] == list(range(len(block["rows"])))
         assert block["columns"] == list(range(len(block["columns"])))

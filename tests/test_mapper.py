@@ -463,7 +463,7 @@ def test_mapping_json_is_enough_to_program_the_chip(scheme, fault_aware, tmp_pat
     doc = json.loads(json_path.read_text())
     assert doc["format"] == FORMAT
     assert doc["chip"]["geometry"] == {"tiles": 6, "rows": 16, "cols": TILE_COLS[scheme], "scheme": scheme}
-    assert doc["options"] == {"clip_percentile": None, "fault_aware": fault_aware}
+    assert doc["options"] == {"clip_percentile": None, "fault_aware": fault_aware, "placement": "default"}
     assert [layer["name"] for layer in doc["layers"]] == [layer.name for layer in layers]
     assert doc["layers"][2]["mvms_per_inference"] == 9
     assert len(doc["blocks"]) == len(mapping.blocks)

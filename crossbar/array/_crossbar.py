@@ -213,8 +213,13 @@ class Crossbar(eqx.Module):
     def program_targets(self, key: jax.Array, targets: Targets) -> ProgrammedMatrix:
         """Program conductance ``targets`` (from ``targets``, or a compiler's, e.g. a chip mapping's)."""
         k_program, k_baseline = jax.random.split(key)
-        state = self.device.program(k_program, targets.g, stuck_mask=targets.stuck_mask)
-        programmed = ProgrammedMatrix(
+        programmed = self.program_devices(k_program, targets)
+        return self.with_baseline(k_baseline, programmed, self.device.expected(programmed.state, 0.0))
+
+    def program_devices(self, key: jax.Array, targets: Targets) -> ProgrammedMatrix:
+        """The devices of ``targets`` programmed, without a drift-compensation baseline."""
+        state = self.device.program(key, targets.g, stuck_mask=targets.stuck_mask)
+        return ProgrammedMatrix(
             state,
             targets.w_max,
             targets.valid,
@@ -224,10 +229,14 @@ class Crossbar(eqx.Module):
             targets.row_gain,
             targets.shape,
         )
+
+    def with_baseline(self, key: jax.Array, programmed: ProgrammedMatrix, g: jax.Array) -> ProgrammedMatrix:
+        """``programmed`` with the drift-compensation readout of conductances ``g`` (uS) (n_r, n_c, R,
+        physical columns) as its baseline: the conductances expected right after programming (or what wires
+        make of them, on a chip whose tiles the caller solves whole)."""
         if self.drift_compensation == "none":
             return programmed
-        reference = self._read_matrix(self.device.expected(state, 0.0), programmed)
-        baseline = self._readout(k_baseline, reference, programmed.valid)
+        baseline = self._readout(key, self._read_matrix(g, programmed), programmed.valid)
         return eqx.tree_at(lambda p: p.baseline, programmed, baseline, is_leaf=lambda x: x is None)
 
     def read(self, key: jax.Array, programmed: ProgrammedMatrix, t) -> ReadMatrix:
@@ -238,10 +247,15 @@ class Crossbar(eqx.Module):
         if jnp.ndim(t) != 0:
             raise ValueError(f"t: expected one time in seconds, got shape {jnp.shape(t)}; read once per time")
         k_read, k_readout = jax.random.split(key)
-        weights = self._read_matrix(self.device.read(k_read, programmed.state, t), programmed)
+        return self.read_conductances(k_readout, programmed, self.device.read(k_read, programmed.state, t), t)
+
+    def read_conductances(self, key: jax.Array, programmed: ProgrammedMatrix, g: jax.Array, t) -> ReadMatrix:
+        """The weights conductances ``g`` (uS) (n_r, n_c, R, physical columns), read ``t`` seconds after
+        programming, hold, drift-compensated with the readout key ``key``."""
+        weights = self._read_matrix(g, programmed)
         if programmed.baseline is None:
             return weights
-        now = self._readout(time_tag(k_readout, t), weights, programmed.valid)
+        now = self._readout(time_tag(key, t), weights, programmed.valid)
         compensation = compensation_factor(programmed.baseline, now)[..., None, :]
         return eqx.tree_at(lambda r: r.compensation, weights, compensation, is_leaf=lambda x: x is None)
 

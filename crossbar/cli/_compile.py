@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from .._input_error import InputError
-from ..compiler import OUTPUT_FILES, compile_network, estimate_cost, require_room, write_compiled
+from ..compiler import OUTPUT_FILES, PLACEMENTS, compile_network, estimate_cost, require_room, write_compiled
 from ..hardware import Chip, ResolvedHardware
 from ..networks import MacSplit, load_onnx, load_weights, mac_split
 from ._hardware_options import add_hardware_options, resolved_hardware
@@ -35,6 +35,7 @@ def register(commands) -> None:
         action="store_true",
         help="place blocks as they come, without permutations or compensation",
     )
+    add_placement_option(compile_)
     compile_.set_defaults(run=_run)
 
 
@@ -46,7 +47,13 @@ def _run(args) -> None:
             f"{option}: compile maps a network onto a chip: give --chip PROFILE or a hardware file with chip:"
         )
     paths, split = compile_to_folder(
-        args.model, resolved, args.out, args.clip_percentile, not args.no_fault_aware, args.force
+        args.model,
+        resolved,
+        args.out,
+        args.clip_percentile,
+        not args.no_fault_aware,
+        args.force,
+        args.placement,
     )
     print(split.table())
     for path in paths:
@@ -60,10 +67,12 @@ def compile_to_folder(
     clip_percentile: float | None = None,
     fault_aware: bool = True,
     force: bool = False,
+    placement: str = "default",
 ) -> tuple[list[Path], MacSplit]:
     """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto the chip ``resolved`` holds and
     write every output into ``out``, the hardware and the analog/digital split recorded; returns the paths
-    written and the split. ``out`` must not hold an earlier compile's files unless ``force``."""
+    written and the split. ``out`` must not hold an earlier compile's files unless ``force``; ``placement``
+    is one of ``PLACEMENTS``."""
     folder = output_folder(str(out), "--out", OUTPUT_FILES, force)
     profile = resolved.hardware.profile
     try:
@@ -83,9 +92,23 @@ def compile_to_folder(
         layers = load_weights(model)
         split = MacSplit.of_layers(layers)
     try:
-        mapping = compile_network(layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware)
+        mapping = compile_network(
+            layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware, placement=placement
+        )
     except ValueError as error:
         raise InputError(f"{model}: {error}") from None
     sources = {"model": str(model), "profile": str(resolved.hardware.path)}
     cost = estimate_cost(mapping)
-    return write_compiled(mapping, cost, sources, folder, resolved.document, split.document()), split
+    document, ir_drop = resolved.document, resolved.hardware.ir_drop
+    return write_compiled(mapping, cost, sources, folder, document, split.document(), ir_drop), split
+
+
+def add_placement_option(parser) -> None:
+    """``--placement``: where the compiler puts the blocks on a chip's tiles."""
+    parser.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default="default",
+        help="default: healthiest tiles first; ir-aware: also the least wire resistance among equally "
+        "healthy tiles, and the blocks drawing the most current nearest the row drivers and column grounds",
+    )

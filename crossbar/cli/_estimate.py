@@ -26,6 +26,7 @@ from ..estimation import (
 )
 from ..hardware import Chip, ResolvedHardware
 from ..networks import load_onnx, mac_split
+from ._compile import add_placement_option
 from ._hardware_options import add_hardware_options, resolved_hardware
 from ._paths import distinct_outputs, output_file
 from ._seed import add_seed_option, require_seed
@@ -54,6 +55,7 @@ def register(commands) -> None:
     estimate.add_argument(
         "--per-layer-plot", default=None, help="with --per-layer: a bar chart of each layer's loss (PNG)"
     )
+    add_placement_option(estimate)
     estimate.set_defaults(run=_run)
 
 
@@ -81,13 +83,24 @@ def _run(args) -> None:
     }
     distinct_outputs(outputs, {name: path for name, path in inputs.items() if path and Path(path).is_file()})
     resolved = resolved_hardware(args)
+    if args.placement != "default" and not isinstance(resolved.hardware, Chip):
+        raise InputError("--placement: places a network's blocks on a chip's tiles; give --chip PROFILE")
     if args.per_layer:
         table = run_per_layer(
-            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.per_layer_plot
-        )
+            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.per_layer_plot,
+            args.placement,
+        )  # fmt: skip
     else:
         _, table = run_estimate(
-            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.plot
+            args.model,
+            args.data,
+            resolved,
+            times,
+            args.trials,
+            args.seed,
+            args.json,
+            args.plot,
+            args.placement,
         )
     print(table)
     for path in (args.json, args.plot, args.per_layer_plot):
@@ -104,13 +117,15 @@ def run_estimate(
     seed: int,
     json_path: str | None,
     plot_path: str | None,
+    placement: str = "default",
 ) -> tuple[AccuracyEstimate, str]:
     """Estimate, write the JSON and the plot if asked (paths checked by the caller); returns the estimate and
     the terminal text: the analog/digital split, then the table."""
     model, x, y = _inputs(model_path, data, resolved, trials)
     split = mac_split(model.apply, model.params, model.input_shape)
-    estimate = _on_chip(estimate_accuracy, model, x, y, resolved, times, trials, seed)
+    estimate = _on_chip(estimate_accuracy, model, x, y, resolved, times, trials, seed, placement)
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
+    run |= {"placement": placement} if isinstance(resolved.hardware, Chip) else {}
     document = estimate_document(estimate, {"hardware": resolved.document, **run, "examples": len(x)}, split)
     # render both before writing either: a failure leaves no file behind
     title = f"{Path(model_path).name} on {resolved.label}"
@@ -128,13 +143,15 @@ def run_per_layer(
     seed: int,
     json_path: str | None,
     plot_path: str | None,
+    placement: str = "default",
 ) -> str:
     """Estimate each layer alone, write the JSON and the bar chart if asked (paths checked by the caller);
     returns the terminal text: the analog/digital split, then the layers ranked by loss."""
     model, x, y = _inputs(model_path, data, resolved, trials)
     split = mac_split(model.apply, model.params, model.input_shape)
-    per_layer = _on_chip(estimate_per_layer, model, x, y, resolved, times, trials, seed)
+    per_layer = _on_chip(estimate_per_layer, model, x, y, resolved, times, trials, seed, placement)
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
+    run |= {"placement": placement} if isinstance(resolved.hardware, Chip) else {}
     config = {"hardware": resolved.document, **run, "examples": len(x), "per_layer": True}
     document = per_layer_document(per_layer, config, split)
     title = f"{Path(model_path).name} on {resolved.label}"
@@ -166,11 +183,15 @@ def require_estimate_memory(model, resolved: ResolvedHardware, examples: int, tr
         raise InputError(f"{name}: {error}") from None
 
 
-def _on_chip(estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int):
-    """``estimator`` (``estimate_accuracy`` or ``estimate_per_layer``) of the model on the hardware; a network
-    that a chip cannot hold is ``InputError``."""
+def _on_chip(
+    estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int, placement: str
+):
+    """``estimator`` (``estimate_accuracy`` or ``estimate_per_layer``) of the model on the hardware, a chip's
+    blocks placed by ``placement``; a network that a chip cannot hold is ``InputError``."""
     try:
-        return estimator(model.apply, model.params, x, y, resolved.hardware, times, trials, seed)
+        return estimator(
+            model.apply, model.params, x, y, resolved.hardware, times, trials, seed, placement=placement
+        )
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"--chip: {error}") from None
 

@@ -5,10 +5,14 @@ the mapping file and report, the cost model, and the compiled chip as the tile g
 from ._chip_arrays import ChipNotEmulated as ChipNotEmulated
 from ._chip_arrays import chip_arrays as chip_arrays
 from ._chip_arrays import chip_periphery as chip_periphery
+from ._chip_wires import ChipWires as ChipWires
+from ._chip_wires import chip_wires as chip_wires
 from ._cost_model import COMPONENTS as COMPONENTS
 from ._cost_model import ChipCost as ChipCost
 from ._cost_model import LayerCost as LayerCost
 from ._cost_model import estimate_cost as estimate_cost
+from ._ir_drop_error import ir_drop_errors as ir_drop_errors
+from ._mapper import PLACEMENTS as PLACEMENTS
 from ._mapper import ChipMapping as ChipMapping
 from ._mapper import LayerMapping as LayerMapping
 from ._mapper import MappedBlock as MappedBlock

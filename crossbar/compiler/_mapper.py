@@ -1,7 +1,9 @@
 """The compiler: trained weight matrices onto the tiles of one real chip, as its calibration profile has it.
 
 Each layer's (IN, OUT) matrix is split into near-equal blocks that fit a tile (as ``Crossbar.tile_grid``
-splits it); blocks are packed onto tiles, healthiest tiles first (``_placement``); within a block, rows and
+splits it); blocks are packed onto tiles, healthiest tiles first (with ``placement="ir-aware"``, of equally
+healthy ones those with the least wire resistance, and the blocks drawing the most current nearest the wires'
+ends: ``_placement``); within a block, rows and
 output columns are permuted so that stuck cells hold the weights nearest zero (``_fault_aware``). Each block
 is scaled to its tile's own conductance window; each row's weights are divided by that row's DAC gain (so the
 array sees the intended product), and each output's column gain and offset are undone in digital.
@@ -18,6 +20,9 @@ from ..array import WeightMapping, near_equal_split
 from ..networks import MatrixLayer
 from ._fault_aware import fault_aware_permutation, held_weight, programmed_pair, slot_codes
 from ._placement import ChipDoesNotFit, Spot, place_blocks
+
+PLACEMENTS = ("default", "ir-aware")
+"""Placements of blocks on tiles: healthiest tiles first, or where wires cost least (``compile_network``)."""
 
 
 class NetworkDoesNotFit(ValueError):
@@ -100,6 +105,7 @@ class ChipMapping:
     blocks: tuple[MappedBlock, ...]
     clip_percentile: float | None
     fault_aware: bool
+    placement: str = "default"
 
     def conductance_targets(self) -> np.ndarray:
         """Conductance to program into every device of the chip (tiles, rows, cols) (uS); unused at g_min."""
@@ -142,6 +148,7 @@ def compile_network(
     *,
     clip_percentile: float | None = None,
     fault_aware: bool = True,
+    placement: str = "default",
 ) -> ChipMapping:
     """Map ``layers`` onto the chip ``profile`` describes.
 
@@ -151,12 +158,18 @@ def compile_network(
         clip_percentile: a block's w_max is this percentile of |w| (larger weights clip), or ``None`` for its
             abs-max.
         fault_aware: permute each block's rows and columns to put the weights nearest zero on stuck cells.
+        placement: ``"default"``: tiles with the fewest stuck cells first, shelves from the first row down.
+            ``"ir-aware"``: tiles with the fewest stuck cells, then the least wire resistance (r_row + r_col)
+            first; among blocks of one size, those with the largest sum of |w| / max |w| (their share of the
+            current, abs-max scaled) first; shelves from the last row up, each from column 0.
 
     Raises:
         NetworkDoesNotFit: the network does not fit (the message gives the tiles needed and the tiles
             available).
     """
     g = profile.geometry
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement: expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
     if not layers:
         raise ValueError(
             "the network has no matrix product with a constant weight (Gemm, MatMul, Conv): nothing to map"
@@ -168,7 +181,7 @@ def compile_network(
     width = (
         g.cols if g.scheme == "differential" else g.cols - 1
     )  # room for blocks (a reference column is shared)
-    grids, sizes, owners = [], [], []
+    grids, sizes, owners, currents = [], [], [], []
     for index, layer in enumerate(layers):
         n_r, rows = near_equal_split(layer.weight.shape[0], g.rows)
         n_c, cols = near_equal_split(layer.weight.shape[1], g.outputs)
@@ -178,12 +191,20 @@ def compile_network(
             for j in range(n_c):
                 sizes.append((rows, block_width))
                 owners.append((index, i, j))
+                block = np.abs(layer.weight[i * rows : (i + 1) * rows, j * cols : (j + 1) * cols])
+                currents.append(float(np.sum(block) / np.max(block)) if np.max(block) > 0 else 0.0)
     stuck: dict[int, int] = {}  # tiles a profile leaves out are one shared object: count its cells once
     for tile in profile.tiles:
         stuck.setdefault(id(tile), np.count_nonzero(tile.stuck))
-    tile_order = sorted(range(g.tiles), key=lambda t: (stuck[id(profile.tiles[t])], t))
+
+    def preference(t: int) -> tuple:
+        tile = profile.tiles[t]
+        wires = (tile.r_row + tile.r_col,) if placement == "ir-aware" else ()
+        return (stuck[id(tile)], *wires, t)
+
+    tile_order = sorted(range(g.tiles), key=preference)
     try:
-        spots = place_blocks(sizes, g.rows, width, tile_order)
+        spots = place_blocks(sizes, g.rows, width, tile_order, currents if placement == "ir-aware" else None)
     except ChipDoesNotFit as error:
         raise NetworkDoesNotFit(
             f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
@@ -206,7 +227,7 @@ def compile_network(
         _summarize(layer, grids[index], of(layer, blocks), of(layer, in_place), g.scheme)
         for index, layer in enumerate(layers)
     )
-    return ChipMapping(profile, summaries, tuple(blocks), clip_percentile, fault_aware)
+    return ChipMapping(profile, summaries, tuple(blocks), clip_percentile, fault_aware, placement)
 
 
 def _map_block(layer, grid, position, spot, profile, mapping, fault_aware) -> MappedBlock:

@@ -7,9 +7,11 @@ and first device column), ``rows`` (physical row, relative to ``row_offset``, of
 channel of each output), ``w_max`` and ``g_min``/``g_max`` (u = w * row_compensation / w_max maps to the
 window), ``row_compensation`` (1 / DAC gain per input row) and the digital correction of each output,
 y = (y_adc - column_offset) / column_gain, with the ADC reading y_adc and column_offset in the layer's output
-units (weights times inputs). ``macs``, where given, is the network's analog/digital split of its
-multiply-accumulates per example (``crossbar.networks.MacSplit.document``). The targets themselves are in
-``conductance_targets.npz`` (``g``: (tiles, rows, cols) uS, fault-aware compensation included).
+units (weights times inputs). Each layer's ``ir_drop_error`` is the relative weight error its tiles' wires
+predict at the programmed targets (``ir_drop_errors``). ``macs``, where given, is the network's
+analog/digital split of its multiply-accumulates per example (``crossbar.networks.MacSplit.document``).
+The targets themselves are in ``conductance_targets.npz`` (``g``: (tiles, rows, cols) uS, fault-aware
+compensation included).
 """
 
 import io
@@ -18,6 +20,7 @@ import json
 import numpy as np
 
 from ._cost_model import ChipCost
+from ._ir_drop_error import ir_drop_errors
 from ._mapper import ChipMapping
 
 FORMAT = "crossbar-mapping/1"
@@ -29,11 +32,14 @@ def mapping_document(
     sources: dict,
     hardware: dict | None = None,
     macs: dict | None = None,
+    ir_drop_error: tuple[float, ...] | None = None,
 ) -> dict:
     """The JSON document of a mapping; ``sources`` names the model and profile files it came from,
     ``hardware`` is the chip's hardware as a hardware file holds it (``crossbar.hardware``), ``macs`` the
-    network's analog/digital split (``MacSplit.document``), each if given."""
+    network's analog/digital split (``MacSplit.document``), each if given; ``ir_drop_error`` is each layer's
+    (``ir_drop_errors``, computed if not given)."""
     profile, g = mapping.profile, mapping.profile.geometry
+    errors = ir_drop_errors(mapping) if ir_drop_error is None else ir_drop_error
     return {
         "format": FORMAT,
         "sources": sources,
@@ -43,7 +49,11 @@ def mapping_document(
             "technology": profile.technology,
             "geometry": {"tiles": g.tiles, "rows": g.rows, "cols": g.cols, "scheme": g.scheme},
         },
-        "options": {"clip_percentile": mapping.clip_percentile, "fault_aware": mapping.fault_aware},
+        "options": {
+            "clip_percentile": mapping.clip_percentile,
+            "fault_aware": mapping.fault_aware,
+            "placement": mapping.placement,
+        },
         "layers": [
             {
                 "name": layer.name,
@@ -55,11 +65,12 @@ def mapping_document(
                 "stuck_devices": layer.stuck_devices,
                 "fault_error_in_place": layer.fault_error_in_place,
                 "fault_error": layer.fault_error,
+                "ir_drop_error": error,
                 "energy_pj": cost_layer.energy_pj,
                 "latency_ns": cost_layer.latency_ns,
                 "utilization": cost_layer.utilization,
             }
-            for layer, cost_layer in zip(mapping.layers, cost.layers, strict=True)
+            for layer, cost_layer, error in zip(mapping.layers, cost.layers, errors, strict=True)
         ],
         "blocks": [
             {
@@ -102,9 +113,10 @@ def mapping_files(
     sources: dict,
     hardware: dict | None = None,
     macs: dict | None = None,
+    ir_drop_error: tuple[float, ...] | None = None,
 ) -> dict[str, bytes]:
     """The contents of ``mapping.json`` (``mapping_document``) and ``conductance_targets.npz``, by name."""
     targets = io.BytesIO()
     np.savez_compressed(targets, g=mapping.conductance_targets())
-    document = json.dumps(mapping_document(mapping, cost, sources, hardware, macs), indent=1)
+    document = json.dumps(mapping_document(mapping, cost, sources, hardware, macs, ir_drop_error), indent=1)
     return {"mapping.json": document.encode("utf-8"), "conductance_targets.npz": targets.getvalue()}

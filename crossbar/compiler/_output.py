@@ -8,6 +8,7 @@ from calibration import ChipProfile
 from emulator_common.memory import require_memory
 
 from ._cost_model import ChipCost
+from ._ir_drop_error import ir_drop_errors
 from ._mapper import ChipMapping
 from ._mapping_file import mapping_files
 from ._report import report_files
@@ -37,17 +38,20 @@ def write_compiled(
     folder: str | os.PathLike,
     hardware: dict | None = None,
     macs: dict | None = None,
+    ir_drop: str = "exact",
 ) -> list[Path]:
     """Write mapping.json, the conductance targets, the reports and the figures into ``folder``.
 
     Every file's contents are built before the first is written, and each is written atomically, so a failure
     leaves no partial output. ``sources`` names the model and profile files; ``hardware`` is the chip's
     hardware as a hardware file holds it (recorded in mapping.json and the report), ``macs`` the network's
-    analog/digital split (``MacSplit.document``, recorded in mapping.json), each if given.
+    analog/digital split (``MacSplit.document``, recorded in mapping.json), each if given; ``ir_drop`` is
+    the IR-drop model of each layer's predicted error (``ir_drop_errors``).
     """
+    errors = ir_drop_errors(mapping, ir_drop)
     files = {
-        **mapping_files(mapping, cost, sources, hardware, macs),
-        **report_files(mapping, cost, sources, hardware),
+        **mapping_files(mapping, cost, sources, hardware, macs, errors),
+        **report_files(mapping, cost, sources, hardware, errors, ir_drop),
     }
     return write_files(files, folder)
 

@@ -16,6 +16,7 @@ import numpy as np
 from calibration import TECHNOLOGIES
 
 from ._cost_model import COMPONENTS, ChipCost
+from ._ir_drop_error import ir_drop_errors
 from ._mapper import ChipMapping
 from ._report_figures import render_figures
 
@@ -63,6 +64,18 @@ class _Section:
     parts: list  # of str (a paragraph), _Highlights, _Table and _Figure
 
 
+IR_DROP_TEXT = {
+    "exact": "exactly (ir_drop: exact), against ideal wires.",
+    "approximate": "each line on its own (ir_drop: approximate), against ideal wires.",
+    "none": "but the hardware's ir_drop is none: wires are not modelled, and the error is 0.",
+}
+PLACEMENT_TEXT = {
+    "default": "healthiest tiles first; shelves of blocks from the first row down",
+    "ir-aware": "healthiest tiles first, then those with the least wire resistance; the blocks drawing the "
+    "most current nearest the row drivers and column grounds (shelves from the last row up)",
+}
+
+
 def format_number(x: float) -> str:
     """``x`` to 3 significant digits, with thousands separators: 6414.8 -> "6,410", 0.03906 -> "0.0391"."""
     rounded = float(f"{x:.3g}")
@@ -87,15 +100,23 @@ def format_percent(fraction: float) -> str:
 
 
 def report_files(
-    mapping: ChipMapping, cost: ChipCost, sources: dict, hardware: dict | None = None
+    mapping: ChipMapping,
+    cost: ChipCost,
+    sources: dict,
+    hardware: dict | None = None,
+    ir_drop_error: tuple[float, ...] | None = None,
+    ir_drop: str = "exact",
 ) -> dict[str, bytes]:
     """The contents of ``report.md``, ``report.html`` and the figure PNGs, by file name.
 
     ``sources`` names the model and profile files (e.g. ``{"model": ..., "profile": ...}``); ``hardware``,
-    the chip's hardware as a hardware file holds it, gets a section of its own when given.
+    the chip's hardware as a hardware file holds it, gets a section of its own when given;
+    ``ir_drop_error`` is each layer's under IR-drop model ``ir_drop`` (``ir_drop_errors``, computed if not
+    given).
     """
     figures = render_figures(mapping, cost)
-    sections = _sections(mapping, cost, sources)
+    errors = ir_drop_errors(mapping, ir_drop) if ir_drop_error is None else ir_drop_error
+    sections = _sections(mapping, cost, sources, errors, ir_drop)
     if hardware is not None:
         sections.append(_Section("Hardware", [_hardware(hardware)]))
     title = f"Compilation report: chip {mapping.profile.chip_id}"
@@ -114,7 +135,9 @@ def _tile_list(tiles: tuple[int, ...]) -> str:
     return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
-def _sections(mapping: ChipMapping, cost: ChipCost, sources: dict) -> list[_Section]:
+def _sections(
+    mapping: ChipMapping, cost: ChipCost, sources: dict, errors: tuple[float, ...], ir_drop: str
+) -> list[_Section]:
     g = mapping.profile.geometry
     fault_aware = " and after the fault-aware permutation and compensation" if mapping.fault_aware else ""
     idle_partner = (
@@ -142,7 +165,7 @@ def _sections(mapping: ChipMapping, cost: ChipCost, sources: dict) -> list[_Sect
     return [
         _Section("", [_setup(mapping, sources)]),
         _Section("Summary per inference", _summary(mapping, cost)),
-        _Section("Layers", _layers(mapping, cost)),
+        _Section("Layers", _layers(mapping, cost, errors, ir_drop)),
         _Section("Chip occupancy", [occupancy]),
         _Section("Weight error due to stuck devices", [fault_error]),
         _Section("Conductance targets", [conductances]),
@@ -188,6 +211,7 @@ def _setup(mapping: ChipMapping, sources: dict) -> _Table:
             ("Scheme", scheme),
             *((name.capitalize(), str(path)) for name, path in sources.items()),
             ("Fault-aware mapping", "on" if mapping.fault_aware else "off"),
+            ("Placement", PLACEMENT_TEXT[mapping.placement]),
             ("Weight scale (w_max)", clip),
         ],
         (False, False),
@@ -248,7 +272,7 @@ def _summary(mapping: ChipMapping, cost: ChipCost) -> list:
     ]
 
 
-def _layers(mapping: ChipMapping, cost: ChipCost) -> list:
+def _layers(mapping: ChipMapping, cost: ChipCost, errors: tuple[float, ...], ir_drop: str) -> list:
     g = mapping.profile.geometry
     header = (
         "Layer",
@@ -261,9 +285,10 @@ def _layers(mapping: ChipMapping, cost: ChipCost) -> list:
         "Stuck devices",
         "Fault error as placed",
         *(("Fault error fault-aware",) if mapping.fault_aware else ()),
+        "IR-drop error",
     )
     rows = []
-    for layer, layer_cost in zip(mapping.layers, cost.layers, strict=True):
+    for layer, layer_cost, error in zip(mapping.layers, cost.layers, errors, strict=True):
         devices = round(layer_cost.utilization * layer_cost.tiles * g.rows * g.cols)
         rows.append(
             (
@@ -277,15 +302,22 @@ def _layers(mapping: ChipMapping, cost: ChipCost) -> list:
                 f"{layer.stuck_devices:,} ({format_percent(layer.stuck_devices / devices)})",
                 format_percent(layer.fault_error_in_place),
                 *((format_percent(layer.fault_error),) if mapping.fault_aware else ()),
+                format_percent(error),
             )
         )
     return [
-        _Table(header, rows, (False, True, True, True, True, False, True, True, True, True)[: len(header)]),
+        _Table(
+            header, rows, (False, True, True, True, True, False, True, True, True, True, True)[: len(header)]
+        ),
         "Blocks: the layer's grid of blocks and the size (rows × outputs) of each. Utilization: devices "
         "holding the layer's weights / devices of its tiles. Stuck devices: those under the layer's real "
         "weights. Fault error: ||W_held − W|| / ||W||, the relative weight error due to stuck devices, with "
         "blocks placed as they come"
-        + (" and after the fault-aware permutation and compensation." if mapping.fault_aware else "."),
+        + (" and after the fault-aware permutation and compensation." if mapping.fault_aware else ".")
+        + " IR-drop error: ||W_wires − W|| / ||W||, the relative weight error the tiles' wires (the "
+        "profile's r_row and r_col) cause at the programmed targets (stuck devices at their stuck value, no "
+        "noise or drift): each used tile solved as one resistive network with every block placed on it, "
+        + IR_DROP_TEXT[ir_drop],
     ]
 
 

@@ -17,11 +17,12 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar, Targets
-from ..compiler import chip_arrays, compile_network
+from ..compiler import ChipWires, chip_arrays, chip_wires, compile_network
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._monte_carlo import EXAMPLES_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
 from ._statistics import json_number, trial_statistics
+from ._wired_chip import wired_stages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,7 @@ def estimate_accuracy(
     *,
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
+    placement: str = "default",
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
     ``trials`` emulated chips at each of ``times`` seconds after programming.
@@ -79,22 +81,24 @@ def estimate_accuracy(
         x, y: data (N, *input) and integer labels (N,).
         hardware: a ``Crossbar`` (every matrix on tiles of that configuration, e.g. a preset), or a
             calibrated chip (a ``Chip``, or its ``ChipProfile`` with the default periphery): the network is
-            compiled onto it, fault-aware, and every trial is that chip programmed again.
+            compiled onto it, fault-aware, and every trial is that chip programmed again; tiles with wires
+            are solved whole at every read (docs/models.md section 10.4).
         times: read times (s).
         trials: chips to program.
         seed: the random seed; the same seed gives the same accuracies, bit for bit.
         examples_per_step: examples evaluated at once (each step draws its own output noise, so the numbers
             depend on it; the seed makes them reproducible for a given value).
         progress: show a progress bar.
+        placement: where the compiler puts a chip's blocks (``crossbar.compiler.PLACEMENTS``).
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays = hardware_arrays(hardware, products)
+    arrays, wires = _hardware_setup(hardware, products, placement)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
     )
     with bar:
-        return estimate_on(apply, params, examples, arrays, times, trials, seed, bar.update)
+        return estimate_on(apply, params, examples, arrays, times, trials, seed, bar.update, wires)
 
 
 def estimate_on(
@@ -106,11 +110,17 @@ def estimate_on(
     trials: int,
     seed: int,
     on_step: Callable[[], None],
+    wires: ChipWires | None = None,
 ) -> AccuracyEstimate:
     """``estimate_accuracy`` on ``examples`` with the matrices ``apply`` hands over on ``arrays`` (the tile
-    grid and conductance targets of each, in order); ``on_step()`` follows each step of examples."""
+    grid and conductance targets of each, in order), on a chip whose tiles have ``wires`` if given;
+    ``on_step()`` follows each step of examples."""
     keys = trial_keys(jax.random.key(seed), trials)
-    run = stages(Model(apply, params), *zip(*arrays, strict=True), keys)
+    model = Model(apply, params)
+    if wires is None:
+        run = stages(model, *zip(*arrays, strict=True), keys)
+    else:
+        run = wired_stages(model, *zip(*arrays, strict=True), wires, keys)
     start = time.perf_counter()
     counts, squared_errors = monte_carlo(run, examples, times, on_step)
     seconds = time.perf_counter() - start
@@ -121,17 +131,27 @@ def estimate_on(
 
 
 def hardware_arrays(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
 ) -> list[tuple[Crossbar, Targets]]:
-    """The tile grid and conductance targets of every matrix of the model, in order."""
+    """The tile grid and conductance targets of every matrix of the model, in order (a chip's wires
+    left out: each tile grid alone, with ideal wires); ``placement`` as in ``compile_network``."""
+    return _hardware_setup(hardware, products, placement)[0]
+
+
+def _hardware_setup(
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
+) -> tuple[list[tuple[Crossbar, Targets]], ChipWires | None]:
+    """The tile grid and conductance targets of every matrix of the model, in order, and a chip's wires
+    (``None`` for a ``Crossbar``, a chip whose used tiles all have ideal wires, or ``ir_drop`` none)."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
-        return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices]
+        return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices], None
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
-    mapping = compile_network(layers, chip.profile)
+    mapping = compile_network(layers, chip.profile, placement=placement)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
-    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays]
+    wires = chip_wires(mapping, chip.ir_drop)
+    return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], wires
 
 
 @jax.jit

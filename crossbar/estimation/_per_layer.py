@@ -107,11 +107,13 @@ def estimate_per_layer(
     *,
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
+    placement: str = "default",
 ) -> PerLayerEstimate:
     """``estimate_accuracy`` of each layer alone on the hardware, the rest of the model digital; the arguments
-    are those of ``estimate_accuracy``. ``progress`` shows a bar over the layers."""
+    are those of ``estimate_accuracy``. ``progress`` shows a bar over the layers. On a chip each layer's tile
+    grid runs with ideal wires (its tiles are not solved whole with the other layers' devices)."""
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays = hardware_arrays(hardware, products)
+    arrays = hardware_arrays(hardware, products, placement)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     ends = np.cumsum([0] + [len(product.matrices()) for product in products]).tolist()
     layers = []
