@@ -377,7 +377,7 @@ def test_estimate_on_a_chip_writes_the_chips_config(model, profiles, tmp_path, c
             "periphery": {k: v for k, v in periphery.items() if k not in ("dac", "adc")},
             "dac": periphery["dac"],
             "adc": periphery["adc"],
-            "ir_drop": "exact",
+            "ir_drop": "approximate",
             "drift_compensation": "global",
         },
         "model": str(model.path),

@@ -30,7 +30,8 @@ class Chip:
         periphery: DAC, ADC (resolutions and read voltage from the profile unless set), noise and bound
             management, output and weight noise.
         drift_compensation: ``"none"``, ``"global"`` or ``"per_column"``.
-        ir_drop: how the profile's wires distort reads: ``"exact"``, ``"approximate"`` or ``"none"``.
+        ir_drop: how the profile's wires distort reads: ``"approximate"`` (the default: every used tile is
+            solved at every read), ``"exact"`` or ``"none"``.
         device_settings: device fields set for every tile in place of the profile's, by path within the
             device (``"read_noise_scale"``, ``"faults.p_off"``) -> value.
         path: the profile's file, or ``None`` for a profile in memory.
@@ -39,7 +40,7 @@ class Chip:
     profile: ChipProfile
     periphery: Periphery
     drift_compensation: str = "global"
-    ir_drop: str = "exact"
+    ir_drop: str = "approximate"
     device_settings: tuple[tuple[str, object], ...] = ()
     path: Path | None = None
 
