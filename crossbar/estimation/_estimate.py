@@ -17,7 +17,7 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar, Targets
-from ..compiler import chip_arrays, compile_network
+from ..compiler import Layout, chip_arrays, compile_network
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._monte_carlo import EXAMPLES_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
@@ -69,6 +69,7 @@ def estimate_accuracy(
     *,
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
+    layout: Layout | None = None,
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
     ``trials`` emulated chips at each of ``times`` seconds after programming.
@@ -86,9 +87,11 @@ def estimate_accuracy(
         examples_per_step: examples evaluated at once (each step draws its own output noise, so the numbers
             depend on it; the seed makes them reproducible for a given value).
         progress: show a progress bar.
+        layout: with a chip, the layout of an earlier compile to keep (``crossbar.compiler.layout_of``;
+            e.g. the one a network was fine-tuned on) instead of placing and permuting afresh.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays = hardware_arrays(hardware, products)
+    arrays = hardware_arrays(hardware, products, layout)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
@@ -121,15 +124,16 @@ def estimate_on(
 
 
 def hardware_arrays(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct]
+    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], layout: Layout | None = None
 ) -> list[tuple[Crossbar, Targets]]:
-    """The tile grid and conductance targets of every matrix of the model, in order."""
+    """The tile grid and conductance targets of every matrix of the model, in order; on a chip, compiled
+    with ``layout`` kept when given (``compile_network``)."""
     if isinstance(hardware, Crossbar):
         matrices = [m for product in products for m in product.matrices()]
         return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices]
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
-    mapping = compile_network(layers, chip.profile)
+    mapping = compile_network(layers, chip.profile, layout=layout)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
     return [(chip.configured(crossbar), targets) for crossbar, targets in arrays]
 
