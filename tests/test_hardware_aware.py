@@ -72,6 +72,7 @@ def test_gradients_reach_every_weight_and_follow_the_digital_ones(model, data):
         assert cosine > 0.3, (name, cosine)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_compiles_one_step(model, data):
     x, y = data
     calls = []
@@ -132,6 +133,7 @@ def test_weight_axes_find_gemm_and_conv_weights_and_their_output_axes():
     assert float(jnp.max(jnp.abs(layer))) == pytest.approx(2.0 * np.std(kernel), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_clipping_bounds_the_tuned_weights(model, data):
     x, y = data
     tuned, _ = train_hardware_aware(

@@ -39,6 +39,7 @@ def _instant_estimate(apply, params, x, y, hardware, times, trials, seed, **opti
     return AccuracyEstimate(0.9, tuple(times), accuracies, 0.0)
 
 
+@pytest.mark.slow
 def test_train_writes_the_same_graph_with_tuned_weights_that_estimate_takes(files, tmp_path, capsys):
     out = tmp_path / "tuned.onnx"
     argv = ["train", str(files.mlp), "--data", "digits[0:256]", "--epochs", "2", "--batch-size", "32"]
@@ -60,6 +61,7 @@ def test_train_writes_the_same_graph_with_tuned_weights_that_estimate_takes(file
     assert again.read_bytes() == out.read_bytes()  # the same seed, the same weights bit for bit
 
 
+@pytest.mark.slow
 def test_eval_prints_before_and_after_and_plots_both(files, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(train_command, "estimate_accuracy", _instant_estimate)
     out, plot = tmp_path / "tuned.onnx", tmp_path / "curves.png"
