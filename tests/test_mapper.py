@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 import calibration
-from crossbar.compiler import compile_network, estimate_cost, held_weights
+from crossbar.compiler import (
+    compile_network,
+    estimate_cost,
+    held_weights,
+    layout_of,
+    mapping_document,
+    read_layout,
+)
 from crossbar.compiler._mapping_file import FORMAT, mapping_files
 from crossbar.compiler._output import write_files
 from crossbar.networks import MatrixLayer, unroll_convolution
@@ -491,3 +498,59 @@ def test_layers_with_the_same_name_are_refused():
     twin = MatrixLayer(layers[0].name, layers[1].weight)
     with pytest.raises(ValueError, match="layers: expected distinct names"):
         compile_network([layers[0], twin], faulty_chip("differential"))
+
+
+# --- a kept layout ----------------------------------------------------------------------------------------
+
+
+def tuned(layers: list[MatrixLayer], seed: int = 5) -> list[MatrixLayer]:
+    """The same layers with other weights, as fine-tuning leaves them."""
+    rng = np.random.default_rng(seed)
+    return [
+        dataclasses.replace(x, weight=x.weight * (1 + 0.3 * rng.normal(size=x.weight.shape))) for x in layers
+    ]
+
+
+def places(layout) -> list:
+    return [(b.layer, b.grid, b.spot, b.row_of.tolist(), b.col_of.tolist()) for b in layout.blocks]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_kept_layout_keeps_places_and_permutations_and_recomputes_the_rest(scheme):
+    layers, profile = network(), faulty_chip(scheme)
+    first = compile_network(layers, profile)
+    layout = layout_of(first)
+    written = read_layout(json.loads(json.dumps(mapping_document(first, estimate_cost(first), {}))))
+    assert places(written) == places(layout)  # mapping.json records the layout
+    again = compile_network(layers, profile, layout=layout)
+    np.testing.assert_array_equal(again.conductance_targets(), first.conductance_targets())
+    other = tuned(layers)
+    kept, fresh = compile_network(other, profile, layout=layout), compile_network(other, profile)
+    assert places(layout_of(fresh)) != places(layout)  # a fresh compile permutes some block otherwise
+    assert places(layout_of(kept)) == places(layout)
+    for layer in other:  # scales and targets from the tuned weights: the chip computes them (held weights)
+        np.testing.assert_allclose(chip_matrix(kept, layer.name), held_matrix(kept, layer.name), atol=1e-9)
+        np.testing.assert_allclose(held_matrix(kept, layer.name, faults=False), layer.weight, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["chip"].update(id="other"), "the layout is of chip 'other'"),
+        (lambda d: d["blocks"].pop(), "the layout has no block"),
+        (lambda d: d["blocks"][0].update(rows=[0] * len(d["blocks"][0]["rows"])), "expected permutations"),
+        (lambda d: d["blocks"][0].update(tile=6), "do not lie on a tile of the chip"),
+        (lambda d: d["blocks"].append(dict(d["blocks"][0])), "the layout has 8 blocks, the layers 7"),
+        (lambda d: d["blocks"][0].update(grid=[0]), r"blocks\[0\].grid: expected two integers"),
+        (lambda d: d["blocks"][1].pop("rows"), r"blocks\[1\].rows: expected a list of integers"),
+        (lambda d: d.pop("chip"), "chip: expected the mapping's chip"),
+    ],
+)
+def test_a_layout_that_does_not_match_names_what(change, message):
+    layers, profile = network(), faulty_chip("differential")
+    first = compile_network(layers, profile)
+    document = json.loads(json.dumps(mapping_document(first, estimate_cost(first), {})))
+    assert len(document["blocks"]) == 7
+    change(document)
+    with pytest.raises(ValueError, match=message):
+        compile_network(layers, profile, layout=read_layout(document))

@@ -1,6 +1,7 @@
 """``crossbar train``: the tuned ONNX file (same graph, tuned initializers) that estimate takes, the table and
 plot of --eval, and bad input as one line, exit 2, nothing written."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +14,7 @@ import calibration
 import crossbar.cli._train as train_command
 from crossbar import AccuracyEstimate, load_onnx
 from crossbar.cli import main
+from crossbar.compiler import compile_network, layout_of, read_layout
 from crossbar.training import mlp_onnx_bytes
 
 
@@ -25,6 +27,9 @@ def files(tmp_path_factory):
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [y])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), folder / "relu.onnx")
     calibration.save(calibration.synthesize("rram", 1, seed=0, rows=32, cols=32), folder / "tiny.yaml")
+    chip = calibration.synthesize("rram", 3, seed=0, rows=64, cols=32, p_off=0.05, p_on=0.05)
+    calibration.save(chip, folder / "chip.yaml")
+    (folder / "broken.json").write_text("{")
     np.savez(folder / "labels.npz", x=np.zeros((8, 64), np.float32), y=np.full(8, 10))
     return SimpleNamespace(**{p.stem: p for p in folder.iterdir()})
 
@@ -34,6 +39,7 @@ def _instant_estimate(apply, params, x, y, hardware, times, trials, seed, **opti
     return AccuracyEstimate(0.9, tuple(times), accuracies, 0.0)
 
 
+@pytest.mark.slow
 def test_train_writes_the_same_graph_with_tuned_weights_that_estimate_takes(files, tmp_path, capsys):
     out = tmp_path / "tuned.onnx"
     argv = ["train", str(files.mlp), "--data", "digits[0:256]", "--epochs", "2", "--batch-size", "32"]
@@ -55,6 +61,7 @@ def test_train_writes_the_same_graph_with_tuned_weights_that_estimate_takes(file
     assert again.read_bytes() == out.read_bytes()  # the same seed, the same weights bit for bit
 
 
+@pytest.mark.slow
 def test_eval_prints_before_and_after_and_plots_both(files, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(train_command, "estimate_accuracy", _instant_estimate)
     out, plot = tmp_path / "tuned.onnx", tmp_path / "curves.png"
@@ -64,6 +71,38 @@ def test_eval_prints_before_and_after_and_plots_both(files, tmp_path, monkeypatc
     printed = capsys.readouterr().out
     assert "before" in printed and "after" in printed and "1 y" in printed
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_on_a_chip_train_writes_the_mapping_it_tuned_on_and_evaluates_on_it(files, tmp_path, monkeypatch):
+    layouts = []
+
+    def recording_estimate(*args, layout=None, **options):
+        layouts.append(layout)
+        return _instant_estimate(*args, **options)
+
+    monkeypatch.setattr(train_command, "estimate_accuracy", recording_estimate)
+    out = tmp_path / "tuned.onnx"
+    argv = ["train", str(files.mlp), "--data", "digits[0:64]", "--chip", str(files.chip), "--epochs", "1"]
+    argv += ["--batch-size", "32", "--out", str(out), "--eval", "digits[1200:1300]", "--trials", "2"]
+    assert main(argv) == 0
+    written = read_layout(json.loads((tmp_path / "tuned.mapping.json").read_text()))
+    assert len(layouts) == 2  # before and after, both on the mapping trained on, the one written
+    for layout in layouts:
+        assert places(layout) == places(written)
+    layers = load_onnx(out).matrix_layers()
+    profile = calibration.load(files.chip)
+    assert places(layout_of(compile_network(layers, profile))) != places(written)  # afresh it would move
+    argv = ["estimate", str(out), "--data", "digits[1200:1300]", "--chip", str(files.chip), "--trials", "2"]
+    assert main([*argv, "--times", "1s", "--mapping", str(tmp_path / "tuned.mapping.json")]) == 0
+    folder = tmp_path / "compiled"
+    argv = ["compile", str(out), "--chip", str(files.chip), "--mapping", str(tmp_path / "tuned.mapping.json")]
+    assert main([*argv, "--out", str(folder)]) == 0
+    assert places(read_layout(json.loads((folder / "mapping.json").read_text()))) == places(written)
+
+
+def places(layout) -> list:
+    return [(b.layer, b.grid, b.spot, b.row_of.tolist(), b.col_of.tolist()) for b in layout.blocks]
 
 
 @pytest.mark.parametrize(
@@ -79,6 +118,8 @@ def test_eval_prints_before_and_after_and_plots_both(files, tmp_path, monkeypatc
         (["--data", "mnist[0:10]"], "mnist"),
         (["--data", "{labels}"], "label"),
         (["--chip", "{tiny}"], "--chip: the network does not fit"),
+        (["--mapping", "{broken}"], "--mapping: a layout on a chip; give --chip"),
+        (["--chip", "{chip}", "--mapping", "{broken}"], "broken.json: expected a mapping.json (JSON)"),
         (["--model", "{relu}"], "no matrix product"),
     ],
 )
@@ -86,7 +127,8 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsy
     out = tmp_path / "tuned.onnx"
     model, names = (
         str(files.mlp),
-        {"out": out, "labels": files.labels, "tiny": files.tiny, "relu": files.relu},
+        {"out": out, "labels": files.labels, "tiny": files.tiny, "relu": files.relu}
+        | {"chip": files.chip, "broken": files.broken},
     )
     flags = [f.format(**names) for f in flags]
     if flags[0] == "--model":

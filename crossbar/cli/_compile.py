@@ -9,6 +9,7 @@ from ..compiler import OUTPUT_FILES, PLACEMENTS, compile_network, estimate_cost,
 from ..hardware import Chip, ResolvedHardware
 from ..networks import MacSplit, load_onnx, load_weights, mac_split
 from ._hardware_options import add_hardware_options, resolved_hardware
+from ._mapping_option import add_mapping_option, mapping_layout
 from ._paths import output_folder
 
 
@@ -20,6 +21,7 @@ def register(commands) -> None:
         "model", help="the network: an ONNX file, or an .npz with one weight array per layer"
     )
     add_hardware_options(compile_)
+    add_mapping_option(compile_, "is kept (placement and permutations; scales and targets from MODEL)")
     compile_.add_argument("--out", required=True, help="output folder")
     compile_.add_argument(
         "--force", action="store_true", help="replace the files of an earlier compile in --out"
@@ -46,14 +48,20 @@ def _run(args) -> None:
         raise InputError(
             f"{option}: compile maps a network onto a chip: give --chip PROFILE or a hardware file with chip:"
         )
+    if args.mapping is not None and args.no_fault_aware:
+        raise InputError("--no-fault-aware: --mapping keeps a fault-aware layout; give one of the two")
+    if args.mapping is not None and args.placement != "default":
+        raise InputError("--placement: --mapping keeps a layout's placement; give one of the two")
+    aware = not args.no_fault_aware
     paths, split = compile_to_folder(
         args.model,
         resolved,
         args.out,
         args.clip_percentile,
-        not args.no_fault_aware,
+        aware,
         args.force,
         args.placement,
+        args.mapping,
     )
     print(split.table())
     for path in paths:
@@ -68,11 +76,12 @@ def compile_to_folder(
     fault_aware: bool = True,
     force: bool = False,
     placement: str = "default",
+    mapping: str | None = None,
 ) -> tuple[list[Path], MacSplit]:
     """Compile ``model`` (an ONNX file, or an ``.npz`` of weight arrays) onto the chip ``resolved`` holds and
     write every output into ``out``, the hardware and the analog/digital split recorded; returns the paths
     written and the split. ``out`` must not hold an earlier compile's files unless ``force``; ``placement``
-    is one of ``PLACEMENTS``."""
+    is one of ``PLACEMENTS``. With ``mapping`` (a mapping.json), its layout is kept."""
     folder = output_folder(str(out), "--out", OUTPUT_FILES, force)
     profile = resolved.hardware.profile
     try:
@@ -91,16 +100,22 @@ def compile_to_folder(
     else:
         layers = load_weights(model)
         split = MacSplit.of_layers(layers)
+    layout = mapping_layout(mapping, resolved, layers)
     try:
-        mapping = compile_network(
-            layers, profile, clip_percentile=clip_percentile, fault_aware=fault_aware, placement=placement
+        compiled = compile_network(
+            layers,
+            profile,
+            clip_percentile=clip_percentile,
+            fault_aware=fault_aware,
+            placement=placement,
+            layout=layout,
         )
     except ValueError as error:
         raise InputError(f"{model}: {error}") from None
     sources = {"model": str(model), "profile": str(resolved.hardware.path)}
-    cost = estimate_cost(mapping)
+    cost = estimate_cost(compiled)
     document, ir_drop = resolved.document, resolved.hardware.ir_drop
-    return write_compiled(mapping, cost, sources, folder, document, split.document(), ir_drop), split
+    return write_compiled(compiled, cost, sources, folder, document, split.document(), ir_drop), split
 
 
 def add_placement_option(parser) -> None:

@@ -28,6 +28,7 @@ from ..hardware import Chip, ResolvedHardware
 from ..networks import load_onnx, mac_split
 from ._compile import add_placement_option
 from ._hardware_options import add_hardware_options, resolved_hardware
+from ._mapping_option import add_mapping_option, mapping_layout
 from ._paths import distinct_outputs, output_file
 from ._seed import add_seed_option, require_seed
 
@@ -42,6 +43,7 @@ def register(commands) -> None:
         "examples, e.g. mnist[8000:]",
     )
     add_hardware_options(estimate)
+    add_mapping_option(estimate, "the model is estimated on (placement and permutations kept)")
     estimate.add_argument("--times", default="1s,1h,1d,1mo,1y", help="read times (default: 1s,1h,1d,1mo,1y)")
     estimate.add_argument("--trials", type=int, default=10, help="chips to program (default: 10)")
     add_seed_option(estimate)
@@ -80,16 +82,27 @@ def _run(args) -> None:
         "--hardware": args.hardware or args.preset,
         "--device": args.device,
         "--chip": getattr(args, "chip", None),
+        "--mapping": args.mapping,
     }
     distinct_outputs(outputs, {name: path for name, path in inputs.items() if path and Path(path).is_file()})
     resolved = resolved_hardware(args)
     if args.placement != "default" and not isinstance(resolved.hardware, Chip):
         raise InputError("--placement: places a network's blocks on a chip's tiles; give --chip PROFILE")
+    if args.placement != "default" and args.mapping is not None:
+        raise InputError("--placement: --mapping keeps a layout's placement; give one of the two")
     if args.per_layer:
         table = run_per_layer(
-            args.model, args.data, resolved, times, args.trials, args.seed, args.json, args.per_layer_plot,
+            args.model,
+            args.data,
+            resolved,
+            times,
+            args.trials,
+            args.seed,
+            args.json,
+            args.per_layer_plot,
             args.placement,
-        )  # fmt: skip
+            args.mapping,
+        )
     else:
         _, table = run_estimate(
             args.model,
@@ -101,6 +114,7 @@ def _run(args) -> None:
             args.json,
             args.plot,
             args.placement,
+            args.mapping,
         )
     print(table)
     for path in (args.json, args.plot, args.per_layer_plot):
@@ -118,12 +132,15 @@ def run_estimate(
     json_path: str | None,
     plot_path: str | None,
     placement: str = "default",
+    mapping: str | None = None,
 ) -> tuple[AccuracyEstimate, str]:
-    """Estimate, write the JSON and the plot if asked (paths checked by the caller); returns the estimate and
-    the terminal text: the analog/digital split, then the table."""
+    """Estimate, write the JSON and the plot if asked (paths checked by the caller), on the layout of the
+    mapping file ``mapping`` if given; returns the estimate and the terminal text: the analog/digital split,
+    then the table."""
     model, x, y = _inputs(model_path, data, resolved, trials)
+    layout = mapping_layout(mapping, resolved, model.matrix_layers())
     split = mac_split(model.apply, model.params, model.input_shape)
-    estimate = _on_chip(estimate_accuracy, model, x, y, resolved, times, trials, seed, placement)
+    estimate = _on_chip(estimate_accuracy, model, x, y, resolved, times, trials, seed, placement, layout)
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
     run |= {"placement": placement} if isinstance(resolved.hardware, Chip) else {}
     document = estimate_document(estimate, {"hardware": resolved.document, **run, "examples": len(x)}, split)
@@ -144,12 +161,15 @@ def run_per_layer(
     json_path: str | None,
     plot_path: str | None,
     placement: str = "default",
+    mapping: str | None = None,
 ) -> str:
-    """Estimate each layer alone, write the JSON and the bar chart if asked (paths checked by the caller);
-    returns the terminal text: the analog/digital split, then the layers ranked by loss."""
+    """Estimate each layer alone, write the JSON and the bar chart if asked (paths checked by the caller), on
+    the layout of the mapping file ``mapping`` if given; returns the terminal text: the analog/digital split,
+    then the layers ranked by loss."""
     model, x, y = _inputs(model_path, data, resolved, trials)
+    layout = mapping_layout(mapping, resolved, model.matrix_layers())
     split = mac_split(model.apply, model.params, model.input_shape)
-    per_layer = _on_chip(estimate_per_layer, model, x, y, resolved, times, trials, seed, placement)
+    per_layer = _on_chip(estimate_per_layer, model, x, y, resolved, times, trials, seed, placement, layout)
     run = {"model": str(model_path), "data": data, "times_s": list(times), "trials": trials, "seed": seed}
     run |= {"placement": placement} if isinstance(resolved.hardware, Chip) else {}
     config = {"hardware": resolved.document, **run, "examples": len(x), "per_layer": True}
@@ -184,13 +204,23 @@ def require_estimate_memory(model, resolved: ResolvedHardware, examples: int, tr
 
 
 def _on_chip(
-    estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int, placement: str
+    estimator, model, x, y, resolved: ResolvedHardware, times, trials: int, seed: int, placement: str, layout
 ):
     """``estimator`` (``estimate_accuracy`` or ``estimate_per_layer``) of the model on the hardware, a chip's
-    blocks placed by ``placement``; a network that a chip cannot hold is ``InputError``."""
+    blocks placed by ``placement`` (or its ``layout`` kept, if not ``None``); a network that a chip cannot
+    hold is ``InputError``."""
     try:
         return estimator(
-            model.apply, model.params, x, y, resolved.hardware, times, trials, seed, placement=placement
+            model.apply,
+            model.params,
+            x,
+            y,
+            resolved.hardware,
+            times,
+            trials,
+            seed,
+            placement=placement,
+            layout=layout,
         )
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
         raise InputError(f"--chip: {error}") from None

@@ -1,6 +1,9 @@
 """``crossbar train``: hardware-aware fine-tuning of an ONNX model through the emulated chip; writes the same
-graph with the tuned initializers, and with ``--eval`` estimates the model before and after."""
+graph with the tuned initializers (and, on a chip, the mapping it was tuned on), and with ``--eval``
+estimates the model before and after."""
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,14 @@ from emulator_common.atomic_write import write_files
 from emulator_common.validation import is_number
 
 from .._input_error import InputError
-from ..compiler import ChipNotEmulated, NetworkDoesNotFit
+from ..compiler import (
+    ChipNotEmulated,
+    NetworkDoesNotFit,
+    compile_network,
+    estimate_cost,
+    layout_of,
+    mapping_document,
+)
 from ..estimation import (
     accuracy_plot,
     estimate_accuracy,
@@ -19,10 +29,12 @@ from ..estimation import (
     parse_times,
     split_data_range,
 )
+from ..hardware import Chip
 from ..networks import load_onnx
 from ..training import train_hardware_aware
 from ._estimate import require_estimate_memory
 from ._hardware_options import add_hardware_options, resolved_hardware
+from ._mapping_option import add_mapping_option, mapping_layout
 from ._paths import distinct_outputs, output_file
 from ._seed import add_seed_option, require_seed
 
@@ -34,6 +46,7 @@ def register(commands) -> None:
         "--data", required=True, help="training data, as estimate reads it (e.g. mnist[:8000])"
     )
     add_hardware_options(train)
+    add_mapping_option(train, "the model is tuned on (default: compiled afresh from MODEL)")
     train.add_argument("--epochs", type=int, default=3, help="passes over the data (default: 3)")
     train.add_argument("--batch-size", type=int, default=64, help="examples per step (default: 64)")
     train.add_argument(
@@ -73,6 +86,8 @@ def _run(args) -> None:
         raise InputError(f"--trials: expected an integer >= 1, got {args.trials}")
     times = parse_times(args.times)
     outputs = {"--out": args.out, "--plot": args.plot}
+    if args.chip is not None:
+        outputs["--out's mapping"] = mapping_path(args.out)
     for option, path in outputs.items():
         if path is not None:
             output_file(path, option)
@@ -83,6 +98,7 @@ def _run(args) -> None:
         "--hardware": args.hardware or args.preset,
         "--device": args.device,
         "--chip": args.chip,
+        "--mapping": args.mapping,
     }
     distinct_outputs(outputs, {name: path for name, path in inputs.items() if path and Path(path).is_file()})
     resolved = resolved_hardware(args)
@@ -97,6 +113,12 @@ def _run(args) -> None:
     evaluation = None if args.eval is None else load_data(args.eval, model.input_shape, classes)
     if evaluation is not None:
         require_estimate_memory(model, resolved, len(evaluation[0]), args.trials, "--eval")
+    layout = mapping_layout(args.mapping, resolved, model.matrix_layers())
+    if layout is None and isinstance(resolved.hardware, Chip):
+        try:
+            layout = layout_of(compile_network(model.matrix_layers(), resolved.hardware.profile))
+        except NetworkDoesNotFit as error:
+            raise InputError(f"--chip: {error}") from None
 
     steps = args.epochs * (len(x) // args.batch_size)
     bars = []  # opened at the first step, so that a refusal before it (a chip too small) stays one line
@@ -120,6 +142,7 @@ def _run(args) -> None:
             seed=args.seed,
             t_range=t_range,
             clip_sigmas=args.clip,
+            layout=layout,
             on_step=on_step,
         )
     except (NetworkDoesNotFit, ChipNotEmulated) as error:
@@ -132,13 +155,19 @@ def _run(args) -> None:
         for e, (loss, a) in enumerate(zip(history.loss, history.accuracy, strict=True))
     ]
     files = {args.out: tuned_onnx(args.model, tuned)}
+    if layout is not None:
+        layers = dataclasses.replace(model, params=tuned).matrix_layers()
+        mapping = compile_network(layers, resolved.hardware.profile, layout=layout)
+        sources = {"model": str(args.out), "profile": str(resolved.hardware.path)}
+        document = mapping_document(mapping, estimate_cost(mapping), sources, resolved.document)
+        files[mapping_path(args.out)] = json.dumps(document, indent=1).encode("utf-8")
     if evaluation is not None:
         ex, ey = evaluation
-        before = estimate_accuracy(
-            model.apply, model.params, ex, ey, resolved.hardware, times, args.trials, args.seed
-        )
-        after = estimate_accuracy(
-            model.apply, tuned, ex, ey, resolved.hardware, times, args.trials, args.seed
+        before, after = (
+            estimate_accuracy(
+                model.apply, p, ex, ey, resolved.hardware, times, args.trials, args.seed, layout=layout
+            )
+            for p in (model.params, tuned)
         )
         lines += _comparison(before, after)
         if args.plot is not None:
@@ -148,6 +177,12 @@ def _run(args) -> None:
     print("\n".join(lines))
     for path in files:
         print(path)
+
+
+def mapping_path(out: str) -> str:
+    """Where ``crossbar train --chip`` writes the mapping the model was tuned on: next to ``out``,
+    ``NAME.mapping.json`` for ``NAME.onnx``."""
+    return str(Path(out).with_suffix(".mapping.json"))
 
 
 def _comparison(before, after) -> list[str]:

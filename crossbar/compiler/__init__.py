@@ -12,6 +12,10 @@ from ._cost_model import ChipCost as ChipCost
 from ._cost_model import LayerCost as LayerCost
 from ._cost_model import estimate_cost as estimate_cost
 from ._ir_drop_error import ir_drop_errors as ir_drop_errors
+from ._layout import BlockLayout as BlockLayout
+from ._layout import Layout as Layout
+from ._layout import layout_of as layout_of
+from ._layout import read_layout as read_layout
 from ._mapper import PLACEMENTS as PLACEMENTS
 from ._mapper import ChipMapping as ChipMapping
 from ._mapper import LayerMapping as LayerMapping

@@ -19,6 +19,7 @@ from calibration import ChipProfile
 from ..array import WeightMapping, near_equal_split
 from ..networks import MatrixLayer
 from ._fault_aware import fault_aware_permutation, held_weight, programmed_pair, slot_codes
+from ._layout import Layout
 from ._placement import ChipDoesNotFit, Spot, place_blocks
 
 PLACEMENTS = ("default", "ir-aware")
@@ -149,6 +150,7 @@ def compile_network(
     clip_percentile: float | None = None,
     fault_aware: bool = True,
     placement: str = "default",
+    layout: Layout | None = None,
 ) -> ChipMapping:
     """Map ``layers`` onto the chip ``profile`` describes.
 
@@ -162,10 +164,14 @@ def compile_network(
             ``"ir-aware"``: tiles with the fewest stuck cells, then the least wire resistance (r_row + r_col)
             first; among blocks of one size, those with the largest sum of |w| / max |w| (their share of the
             current, abs-max scaled) first; shelves from the last row up, each from column 0.
+        layout: every block's tile, offsets and permutation, kept from an earlier compile of these layers
+            (``layout_of``): no placement or permutation search (``placement`` unused); scales and targets
+            come from ``layers``.
 
     Raises:
         NetworkDoesNotFit: the network does not fit (the message gives the tiles needed and the tiles
             available).
+        ValueError: a ``layout`` of another chip, or whose blocks do not match the layers or the tiles.
     """
     g = profile.geometry
     if placement not in PLACEMENTS:
@@ -178,9 +184,6 @@ def compile_network(
     if len(set(names)) != len(names):
         raise ValueError(f"layers: expected distinct names, got {names}")
     mapping = WeightMapping(scheme=g.scheme, clip_percentile=clip_percentile)
-    width = (
-        g.cols if g.scheme == "differential" else g.cols - 1
-    )  # room for blocks (a reference column is shared)
     grids, sizes, owners, currents = [], [], [], []
     for index, layer in enumerate(layers):
         n_r, rows = near_equal_split(layer.weight.shape[0], g.rows)
@@ -193,28 +196,21 @@ def compile_network(
                 owners.append((index, i, j))
                 block = np.abs(layer.weight[i * rows : (i + 1) * rows, j * cols : (j + 1) * cols])
                 currents.append(float(np.sum(block) / np.max(block)) if np.max(block) > 0 else 0.0)
-    stuck: dict[int, int] = {}  # tiles a profile leaves out are one shared object: count its cells once
-    for tile in profile.tiles:
-        stuck.setdefault(id(tile), np.count_nonzero(tile.stuck))
-
-    def preference(t: int) -> tuple:
-        tile = profile.tiles[t]
-        wires = (tile.r_row + tile.r_col,) if placement == "ir-aware" else ()
-        return (stuck[id(tile)], *wires, t)
-
-    tile_order = sorted(range(g.tiles), key=preference)
-    try:
-        spots = place_blocks(sizes, g.rows, width, tile_order, currents if placement == "ir-aware" else None)
-    except ChipDoesNotFit as error:
-        raise NetworkDoesNotFit(
-            f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
-            f"{error.needed} tiles of {g.rows} x {g.cols}, the chip has {error.available}"
-        ) from None
+    if layout is None:
+        spots, permutations = _placed(sizes, profile, placement, currents), [None] * len(owners)
+    else:
+        kept = [
+            _kept(layout, layers[index].name, (i, j), grids[index], size, profile)
+            for (index, i, j), size in zip(owners, sizes, strict=True)
+        ]
+        if len(layout.blocks) != len(owners):
+            raise ValueError(f"the layout has {len(layout.blocks)} blocks, the layers {len(owners)}")
+        spots, permutations = [b.spot for b in kept], [(b.row_of, b.col_of) for b in kept]
 
     def map_blocks(aware: bool) -> list[MappedBlock]:
         return [
-            _map_block(layers[index], grids[index], (i, j), spot, profile, mapping, aware)
-            for (index, i, j), spot in zip(owners, spots, strict=True)
+            _map_block(layers[index], grids[index], (i, j), spot, profile, mapping, aware, permutation)
+            for (index, i, j), spot, permutation in zip(owners, spots, permutations, strict=True)
         ]
 
     blocks = map_blocks(fault_aware)
@@ -230,7 +226,61 @@ def compile_network(
     return ChipMapping(profile, summaries, tuple(blocks), clip_percentile, fault_aware, placement)
 
 
-def _map_block(layer, grid, position, spot, profile, mapping, fault_aware) -> MappedBlock:
+def _placed(
+    sizes: list[tuple[int, int]], profile: ChipProfile, placement: str, currents: list[float]
+) -> list[Spot]:
+    """Spots for blocks of ``sizes`` (rows, device columns) by ``placement`` (``compile_network``);
+    ``currents`` ranks the blocks of one size for ``"ir-aware"``."""
+    g = profile.geometry
+    stuck: dict[int, int] = {}  # tiles a profile leaves out are one shared object: count its cells once
+    for tile in profile.tiles:
+        stuck.setdefault(id(tile), np.count_nonzero(tile.stuck))
+
+    def preference(t: int) -> tuple:
+        tile = profile.tiles[t]
+        wires = (tile.r_row + tile.r_col,) if placement == "ir-aware" else ()
+        return (stuck[id(tile)], *wires, t)
+
+    tile_order = sorted(range(g.tiles), key=preference)
+    try:
+        return place_blocks(
+            sizes, g.rows, _room(g), tile_order, currents if placement == "ir-aware" else None
+        )
+    except ChipDoesNotFit as error:
+        raise NetworkDoesNotFit(
+            f"the network does not fit on chip {profile.chip_id}: its {len(sizes)} weight blocks need "
+            f"{error.needed} tiles of {g.rows} x {g.cols}, the chip has {error.available}"
+        ) from None
+
+
+def _room(geometry) -> int:
+    """Device columns of a tile that blocks may use (a reference column is shared)."""
+    return geometry.cols if geometry.scheme == "differential" else geometry.cols - 1
+
+
+def _kept(layout: Layout, name: str, position: tuple[int, int], grid, size, profile: ChipProfile):
+    """The ``BlockLayout`` of block ``position`` of layer ``name`` (``size``: rows, device columns), checked
+    against the block and the chip; ``ValueError`` naming what does not match."""
+    g = profile.geometry
+    if layout.chip_id != profile.chip_id:
+        raise ValueError(f"the layout is of chip {layout.chip_id!r}, the profile of {profile.chip_id!r}")
+    block = layout.block(name, position)
+    _, _, rows, cols = grid
+    width = size[1]
+    where = f"block {list(position)} of layer {name!r}"
+    if not (_is_permutation(block.row_of, rows) and _is_permutation(block.col_of, cols)):
+        raise ValueError(f"{where}: expected permutations of its {rows} rows and {cols} outputs")
+    s = block.spot
+    if s.tile >= g.tiles or s.row + rows > g.rows or s.col + width > _room(g):
+        raise ValueError(f"{where}: {rows} x {width} devices at {s} do not lie on a tile of the chip")
+    return block
+
+
+def _is_permutation(order: np.ndarray, n: int) -> bool:
+    return sorted(np.asarray(order).tolist()) == list(range(n))
+
+
+def _map_block(layer, grid, position, spot, profile, mapping, fault_aware, permutation) -> MappedBlock:
     n_in, n_out = layer.weight.shape
     _, _, rows, cols = grid
     i, j = position
@@ -249,7 +299,9 @@ def _map_block(layer, grid, position, spot, profile, mapping, fault_aware) -> Ma
         return np.clip(w_rows / w_max, -1.0, 1.0), w_max
 
     row_of, col_of = np.arange(rows), np.arange(cols)
-    if fault_aware:
+    if permutation is not None and fault_aware:
+        row_of, col_of = permutation
+    elif fault_aware:
         row_of, col_of = fault_aware_permutation(normalized(w)[0], stuck, scheme, valid)
     dac_gain = tile.dac_gain[spot.row + row_of]
     u, w_max = normalized(w / dac_gain[:, None])

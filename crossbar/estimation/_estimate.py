@@ -17,7 +17,7 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar, Targets
-from ..compiler import ChipWires, chip_arrays, chip_wires, compile_network
+from ..compiler import ChipWires, Layout, chip_arrays, chip_wires, compile_network
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._monte_carlo import EXAMPLES_PER_STEP, Examples, Model, monte_carlo, stages, trial_keys
@@ -71,6 +71,7 @@ def estimate_accuracy(
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
     placement: str = "default",
+    layout: Layout | None = None,
 ) -> AccuracyEstimate:
     """Accuracy of ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted function) on
     ``trials`` emulated chips at each of ``times`` seconds after programming.
@@ -90,9 +91,11 @@ def estimate_accuracy(
             depend on it; the seed makes them reproducible for a given value).
         progress: show a progress bar.
         placement: where the compiler puts a chip's blocks (``crossbar.compiler.PLACEMENTS``).
+        layout: with a chip, the layout of an earlier compile to keep (``crossbar.compiler.layout_of``;
+            e.g. the one a network was fine-tuned on) instead of placing and permuting afresh.
     """
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays, wires = _hardware_setup(hardware, products, placement)
+    arrays, wires = _hardware_setup(hardware, products, placement, layout)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     bar = tqdm(
         total=len(times) * len(examples.steps), desc="times x batches", disable=not progress, leave=False
@@ -131,15 +134,22 @@ def estimate_on(
 
 
 def hardware_arrays(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
+    hardware: Crossbar | Chip | ChipProfile,
+    products: list[MatrixProduct],
+    placement: str = "default",
+    layout: Layout | None = None,
 ) -> list[tuple[Crossbar, Targets]]:
     """The tile grid and conductance targets of every matrix of the model, in order (a chip's wires
-    left out: each tile grid alone, with ideal wires); ``placement`` as in ``compile_network``."""
-    return _hardware_setup(hardware, products, placement)[0]
+    left out: each tile grid alone, with ideal wires); ``placement`` and ``layout`` as in
+    ``compile_network``."""
+    return _hardware_setup(hardware, products, placement, layout)[0]
 
 
 def _hardware_setup(
-    hardware: Crossbar | Chip | ChipProfile, products: list[MatrixProduct], placement: str = "default"
+    hardware: Crossbar | Chip | ChipProfile,
+    products: list[MatrixProduct],
+    placement: str = "default",
+    layout: Layout | None = None,
 ) -> tuple[list[tuple[Crossbar, Targets]], ChipWires | None]:
     """The tile grid and conductance targets of every matrix of the model, in order, and a chip's wires
     (``None`` for a ``Crossbar``, a chip whose used tiles all have ideal wires, or ``ir_drop`` none)."""
@@ -148,7 +158,7 @@ def _hardware_setup(
         return [(hardware, _targets(hardware, jnp.asarray(m, jnp.float32))) for m in matrices], None
     chip = Chip.of(hardware) if isinstance(hardware, ChipProfile) else hardware
     layers = [layer for product in products for layer in product.layers()]
-    mapping = compile_network(layers, chip.profile, placement=placement)
+    mapping = compile_network(layers, chip.profile, placement=placement, layout=layout)
     arrays = chip_arrays(mapping, chip.periphery, chip.drift_compensation)
     wires = chip_wires(mapping, chip.ir_drop)
     return [(chip.configured(crossbar), targets) for crossbar, targets in arrays], wires

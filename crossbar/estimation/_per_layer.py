@@ -20,6 +20,7 @@ from tqdm import tqdm
 from calibration import ChipProfile
 
 from ..array import Crossbar
+from ..compiler import Layout
 from ..hardware import Chip
 from ..networks import MatrixProduct, products_of
 from ._estimate import AccuracyEstimate, estimate_on, hardware_arrays
@@ -108,12 +109,13 @@ def estimate_per_layer(
     examples_per_step: int = EXAMPLES_PER_STEP,
     progress: bool = True,
     placement: str = "default",
+    layout: Layout | None = None,
 ) -> PerLayerEstimate:
     """``estimate_accuracy`` of each layer alone on the hardware, the rest of the model digital; the arguments
     are those of ``estimate_accuracy``. ``progress`` shows a bar over the layers. On a chip each layer's tile
     grid runs with ideal wires (its tiles are not solved whole with the other layers' devices)."""
     products = products_of(apply, params, jax.ShapeDtypeStruct(x[:1].shape, jnp.float32))
-    arrays = hardware_arrays(hardware, products, placement)
+    arrays = hardware_arrays(hardware, products, placement, layout)
     examples = Examples.of(apply, params, x, y, examples_per_step)
     ends = np.cumsum([0] + [len(product.matrices()) for product in products]).tolist()
     layers = []

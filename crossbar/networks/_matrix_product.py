@@ -22,7 +22,8 @@ class MatrixProduct:
         name: the product's name (a graph node's, or the position of the product in a function).
         x: the activations as the model holds them: (B, ..., IN) for a dense product, (B, C, *spatial) for a
             convolution.
-        weight: (IN, OUT) matrix of a dense product, or ``None`` for a convolution.
+        weight: (IN, OUT) matrix of a dense product (numpy, or traced when the parameters are), or ``None``
+            for a convolution.
         kernel: (OUT, IN / groups, *kernel) of a convolution, or ``None``.
         groups: convolution groups (1 for a dense product).
         positions: output positions per example (a convolution's output size; a dense product's extra axes).
@@ -47,7 +48,8 @@ class MatrixProduct:
         """The (IN, OUT) matrix of each group."""
         if self.kernel is None:
             return [self.weight]
-        return [unroll_convolution(k) for k in np.split(self.kernel, self.groups, axis=0)]
+        xp = np if isinstance(self.kernel, np.ndarray) else jnp  # traced when training
+        return [unroll_convolution(k) for k in xp.split(self.kernel, self.groups, axis=0)]
 
     def layers(self) -> list[MatrixLayer]:
         """The matrices as layers a chip holds: one per group (named NAME/group{g} when grouped), each with

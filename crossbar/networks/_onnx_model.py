@@ -47,18 +47,23 @@ class OnnxModel:
         """Outputs for a batch x (B, *input_shape).
 
         ``on_product(product: MatrixProduct) -> jax.Array`` evaluates matrix products with a constant weight
-        instead of the digital ones (a crossbar, for instance); ``None`` computes them digitally.
+        instead of the digital ones (a crossbar, for instance); ``None`` computes them digitally. A weight is
+        constant when computed from initializers and shapes alone: ``params`` may be traced (training), and
+        the products then carry traced weights.
         """
         values = dict(params)
         # integer initializers are shapes: the model's numpy arrays keep them static when params are traced
         values.update({name: value for name, value in self.params.items() if value.dtype.kind in "biu"})
         values[self.input_name] = x = jnp.asarray(x)  # an activation, never folded as a constant
-        context = Context(self._opset, x.shape[0], on_product)
+        dynamic = {self.input_name}  # the values computed from the model input; the rest are weights
         for node in self._graph.node:
             operator = OPERATORS[node.op_type]
             inputs = [values[name] if name else None for name in node.input]
+            fixed = tuple(name not in dynamic for name in node.input)
+            if operator.reads_values and any(name in dynamic for name in node.input):
+                dynamic.update(node.output)
             try:
-                outputs = operator(node, inputs, context)
+                outputs = operator(node, inputs, Context(self._opset, x.shape[0], on_product, fixed))
             except (TypeError, ValueError) as error:  # shapes the graph's producer got wrong, mostly
                 reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
                 raise ValueError(f"node {node.name or node.output[0]!r} ({node.op_type}): {reason}") from None

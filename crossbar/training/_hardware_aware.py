@@ -22,6 +22,7 @@ from calibration import ChipProfile
 from emulator_common.validation import require_choice
 
 from ..array import Crossbar
+from ..compiler import Layout
 from ..estimation import hardware_arrays
 from ..hardware import Chip
 from ..networks import products_of
@@ -63,6 +64,7 @@ def train_hardware_aware(
     optimizer: str = "adam",
     schedule: str = "cosine",
     momentum: float = 0.9,
+    layout: Layout | None = None,
     on_step: Callable[[int, float, float], None] | None = None,
 ) -> tuple[object, TrainingHistory]:
     """Fine-tune ``apply(params, x, on_product)`` (an ``OnnxModel.apply`` or an intercepted one) through
@@ -86,6 +88,8 @@ def train_hardware_aware(
         weight_noise, noise_scale: noise injected into the weights each step on top of the devices' own
             (``"additive"``: std ``noise_scale`` x the matrix's max |w|; ``"multiplicative"``; ``"none"``).
         optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``).
+        layout: with a chip, the layout (placement and permutations) to compile onto, kept from an earlier
+            compile (``crossbar.compiler.layout_of``), instead of placing and permuting afresh.
         on_step: ``on_step(epoch, loss, accuracy)`` after every step, with the epoch's running means.
 
     Returns:
@@ -100,7 +104,7 @@ def train_hardware_aware(
     products = products_of(apply, params, jax.ShapeDtypeStruct((1, *x.shape[1:]), jnp.float32))
     if not products:
         raise ValueError("apply: no matrix product with a constant weight; nothing runs on crossbar tiles")
-    crossbars, targets = zip(*hardware_arrays(hardware, products), strict=True)
+    crossbars, targets = zip(*hardware_arrays(hardware, products, layout=layout), strict=True)
     compiled = None
     if not isinstance(hardware, Crossbar):
         weights = [jnp.asarray(m, jnp.float32) for p in products for m in p.matrices()]

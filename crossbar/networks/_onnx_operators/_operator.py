@@ -24,11 +24,20 @@ class Context:
         batch: the batch size of the model input: a product's rows per example are its rows / batch.
         on_product: ``on_product(MatrixProduct) -> jax.Array`` computes the products with a constant weight
             (a crossbar), or ``None`` to compute them digitally.
+        fixed: per input of the node being evaluated, whether it is computed from initializers and shapes
+            alone (not from the model input): a weight, even where the parameters are traced, as when
+            training.
     """
 
     opset: int
     batch: int
     on_product: Callable | None = None
+    fixed: tuple[bool, ...] = ()
+
+    def is_fixed(self, index: int, value) -> bool:
+        """Whether the node's input ``index`` (its value ``value``) is computed from initializers and shapes
+        alone: a numpy constant, or a traced parameter."""
+        return is_constant(value) or (index < len(self.fixed) and self.fixed[index])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,6 +94,7 @@ def _layer(node, inputs, context: Context, cell, states: int) -> list:
     attrs = attributes(node)
     x, w, r, b = jnp.asarray(inputs[0]), inputs[1], inputs[2], optional(inputs, 3)
     lengths = optional(inputs, 4)
+    fixed_w = (False, context.is_fixed(1, w))  # x is the sequence: an activation
     layout = attrs.get("layout", 0)
     if layout:
         x = jnp.swapaxes(x, 0, 1)  # (T, B, I)
@@ -121,7 +122,8 @@ def _layer(node, inputs, context: Context, cell, states: int) -> list:
         wb, rb = jnp.reshape(b[d][:gates], (1, 1, gates)), jnp.reshape(b[d][gates:], (1, gates))
         # x_t W^T for every step at once: the batch first, the steps as its positions
         projected = (
-            jnp.swapaxes(dense_product(f"{name}/W", jnp.swapaxes(x, 0, 1), w[d].T, context), 0, 1) + wb
+            jnp.swapaxes(dense_product(f"{name}/W", jnp.swapaxes(x, 0, 1), w[d].T, context, fixed_w), 0, 1)
+            + wb
         )
         y, final = _scan(
             name, projected, r[d], rb, tuple(s[d] for s in initial), lengths, direction, cell, clip, context
@@ -143,7 +145,8 @@ def _scan(name, projected, r, rb, initial, lengths, direction, cell, clip, conte
         p, t = inputs
 
         def recurrent(suffix, v, rows):
-            return dense_product(f"{name}/{suffix}", v, r[rows].T, context, repeats=steps, step=t)
+            fixed = (False, context.is_fixed(2, r))
+            return dense_product(f"{name}/{suffix}", v, r[rows].T, context, fixed, repeats=steps, step=t)
 
         new = tuple(
             s.astype(old.dtype) for s, old in zip(cell(p, state, recurrent, rb, clip), state, strict=True)
