@@ -28,7 +28,7 @@ from crossbar.compiler import (
     estimate_cost,
     ir_drop_errors,
 )
-from crossbar.compiler._mapper import _device_columns
+from crossbar.compiler._mapper import device_columns
 from crossbar.compiler._mapping_file import mapping_document
 from crossbar.compiler._placement import place_blocks
 from crossbar.compiler._report import report_files
@@ -84,7 +84,7 @@ def block_devices(mapping, block) -> tuple[np.ndarray, np.ndarray]:
     """The physical rows and device columns of a block's devices in its logical order."""
     g = mapping.profile.geometry
     rows = block.spot.row + block.row_of
-    columns = _device_columns(np.arange(block.valid.shape[1]), block.spot.col, g.scheme, g.cols)
+    columns = device_columns(np.arange(block.valid.shape[1]), block.spot.col, g.scheme, g.cols)
     if g.scheme == "differential":
         return rows, columns.reshape(-1, 2)[block.col_of].ravel()
     return rows, np.concatenate([columns[:-1][block.col_of], columns[-1:]])

@@ -48,10 +48,10 @@ def chip_arrays(
             return jnp.asarray(np.stack(values).reshape(n_r, n_c, *values[0].shape))
 
         targets = Targets(
-            g=grid([_logical(b, b.g_target, scheme) for b in blocks]).astype(jnp.float32),
+            g=grid([logical_order(b, b.g_target, scheme) for b in blocks]).astype(jnp.float32),
             w_max=grid([np.full((1, 1), b.w_max) for b in blocks]).astype(jnp.float32),
             valid=grid([b.valid for b in blocks]),
-            stuck_mask=grid([_logical(b, b.stuck, scheme).astype(np.int32) for b in blocks]),
+            stuck_mask=grid([logical_order(b, b.stuck, scheme).astype(np.int32) for b in blocks]),
             column_gain=grid([b.column_gain[None, :] for b in blocks]).astype(jnp.float32),
             column_offset=grid([b.column_offset[None, :] for b in blocks]).astype(jnp.float32),
             row_gain=grid([1.0 / b.row_compensation[:, None] for b in blocks]).astype(jnp.float32),
@@ -70,7 +70,7 @@ def chip_arrays(
     return arrays
 
 
-def _logical(block: MappedBlock, physical: np.ndarray, scheme: str) -> np.ndarray:
+def logical_order(block: MappedBlock, physical: np.ndarray, scheme: str) -> np.ndarray:
     """A block's per-device values (rows, device columns) from physical to logical order: logical weight
     (i, j) lies in physical row ``row_of[i]`` and output slot ``col_of[j]``."""
     rows = physical[block.row_of]

@@ -15,7 +15,7 @@ import numpy as np
 from emulator_common.fault_codes import STUCK_ON
 
 from .. import ir_drop
-from ._mapper import ChipMapping, _device_columns
+from ._mapper import ChipMapping, device_columns
 
 
 class ChipWires(eqx.Module):
@@ -82,7 +82,7 @@ def chip_wires(mapping: ChipMapping, model: str = "exact") -> ChipWires | None:
         for block in blocks:
             rows = block.spot.row + block.row_of
             slots = np.arange(block.valid.shape[1])
-            columns = _device_columns(slots, block.spot.col, geometry.scheme, geometry.cols)
+            columns = device_columns(slots, block.spot.col, geometry.scheme, geometry.cols)
             if geometry.scheme == "differential":
                 columns = columns.reshape(-1, 2)[block.col_of].ravel()
             else:

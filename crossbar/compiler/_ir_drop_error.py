@@ -6,7 +6,7 @@ import numpy as np
 from emulator_common.fault_codes import STUCK_OFF, STUCK_ON
 
 from ..array import WeightMapping
-from ._chip_arrays import _logical
+from ._chip_arrays import logical_order
 from ._chip_wires import ChipWires, chip_wires
 from ._mapper import ChipMapping, MappedBlock
 
@@ -48,7 +48,7 @@ def _held(mapping: ChipMapping, block: MappedBlock, scheme: str) -> np.ndarray:
     """A block's conductances (uS) (R, physical columns) at their targets in logical order, stuck devices at
     their tile's g_min or g_max."""
     tile = mapping.profile.tiles[block.spot.tile]
-    g, stuck = _logical(block, block.g_target, scheme), _logical(block, block.stuck, scheme)
+    g, stuck = logical_order(block, block.g_target, scheme), logical_order(block, block.stuck, scheme)
     return np.where(stuck == STUCK_OFF, tile.g_min, np.where(stuck == STUCK_ON, tile.g_max, g))
 
 

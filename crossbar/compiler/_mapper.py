@@ -113,7 +113,7 @@ class ChipMapping:
         g = self.profile.geometry
         targets = np.stack([np.full((g.rows, g.cols), tile.g_min) for tile in self.profile.tiles])
         for block in self.blocks:
-            columns = _device_columns(np.arange(block.valid.shape[1]), block.spot.col, g.scheme, g.cols)
+            columns = device_columns(np.arange(block.valid.shape[1]), block.spot.col, g.scheme, g.cols)
             rows = block.spot.row + np.arange(block.valid.shape[0])
             targets[block.spot.tile][np.ix_(rows, columns)] = block.g_target
         return targets
@@ -124,7 +124,7 @@ class ChipMapping:
         used = np.zeros((g.tiles, g.rows, g.cols), bool)
         for block in self.blocks:
             rows = block.spot.row + block.row_of[np.any(block.valid, axis=1)]
-            columns = _device_columns(
+            columns = device_columns(
                 block.col_of[np.any(block.valid, axis=0)], block.spot.col, g.scheme, g.cols
             )
             used[block.spot.tile][np.ix_(rows, columns)] = True
@@ -291,7 +291,7 @@ def _map_block(layer, grid, position, spot, profile, mapping, fault_aware, permu
     valid[: inputs[1] - inputs[0], : outputs[1] - outputs[0]] = True
     tile = profile.tiles[spot.tile]
     scheme = profile.geometry.scheme
-    columns = _device_columns(np.arange(cols), spot.col, scheme, profile.geometry.cols)
+    columns = device_columns(np.arange(cols), spot.col, scheme, profile.geometry.cols)
     stuck = tile.stuck[spot.row : spot.row + rows][:, columns]
 
     def normalized(w_rows: np.ndarray) -> tuple[np.ndarray, float]:
@@ -344,7 +344,7 @@ def _tile_output(first_device_col: int, scheme: str) -> int:
     return first_device_col // 2 if scheme == "differential" else first_device_col
 
 
-def _device_columns(slots: np.ndarray, first: int, scheme: str, tile_cols: int) -> np.ndarray:
+def device_columns(slots: np.ndarray, first: int, scheme: str, tile_cols: int) -> np.ndarray:
     """Tile device columns of a block's output slots, in the block's device-column layout: the pairs
     (2q, 2q + 1) (differential), or the slots followed by the tile's reference column."""
     if scheme == "differential":
