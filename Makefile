@@ -40,6 +40,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/estimate_resnet.py
 	$(BIN)/python benchmarks/sweep_mnist.py
 	$(BIN)/python benchmarks/hwa_training.py
+	$(BIN)/python benchmarks/wires.py --skip-exact
 
 clean:
 	rm -rf $(VENV) $(OUT)
