@@ -362,6 +362,27 @@ def test_estimate_placement_needs_a_chip(model, capsys):
     )
 
 
+@pytest.mark.parametrize("command", ["compile", "estimate"])
+def test_placement_and_a_kept_mapping_together_are_refused(command, model, profile_file, tmp_path, capsys):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text("{}")
+    out = tmp_path / "out"
+    common = [
+        str(model.path),
+        "--chip",
+        str(profile_file),
+        "--placement",
+        "ir-aware",
+        "--mapping",
+        str(mapping),
+    ]
+    where = ["--out", str(out)] if command == "compile" else ["--data", "digits[0:10]", "--json", str(out)]
+    assert main([command, *common, *where]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--placement: --mapping keeps a layout's placement; give one of the two" in line, line
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_compile_records_the_placement(model, profile_file, tmp_path, capsys):
     out = tmp_path / "out"

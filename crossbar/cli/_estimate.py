@@ -90,32 +90,12 @@ def _run(args) -> None:
         raise InputError("--placement: places a network's blocks on a chip's tiles; give --chip PROFILE")
     if args.placement != "default" and args.mapping is not None:
         raise InputError("--placement: --mapping keeps a layout's placement; give one of the two")
+    common = (args.model, args.data, resolved, times, args.trials, args.seed, args.json)
+    placement = (args.placement, args.mapping)
     if args.per_layer:
-        table = run_per_layer(
-            args.model,
-            args.data,
-            resolved,
-            times,
-            args.trials,
-            args.seed,
-            args.json,
-            args.per_layer_plot,
-            args.placement,
-            args.mapping,
-        )
+        table = run_per_layer(*common, args.per_layer_plot, *placement)
     else:
-        _, table = run_estimate(
-            args.model,
-            args.data,
-            resolved,
-            times,
-            args.trials,
-            args.seed,
-            args.json,
-            args.plot,
-            args.placement,
-            args.mapping,
-        )
+        _, table = run_estimate(*common, args.plot, *placement)
     print(table)
     for path in (args.json, args.plot, args.per_layer_plot):
         if path is not None:
