@@ -64,3 +64,11 @@ def digits_mlp(hidden: tuple[int, ...]) -> list[dict]:
     x, y = digits()
     mlp = MLPClassifier(hidden, max_iter=1000, random_state=0).fit(x[:1200], y[:1200])
     return [{"w": w, "b": b} for w, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module: the whole suite in one process otherwise keeps
+    every module's XLA executables to its end, and XLA's compiler aborted late in such runs."""
+    yield
+    jax.clear_caches()
