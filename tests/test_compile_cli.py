@@ -69,7 +69,7 @@ def test_compile_writes_and_lists_every_output(inputs, tmp_path):
     assert list(layers) == ["fc1", "conv", "fc2"]
     assert layers["conv"]["shape"] == [2 * 3 * 3, 6] and layers["conv"]["mvms_per_inference"] == 36
     assert layers["fc1"]["mvms_per_inference"] == 1
-    assert doc["options"] == {"clip_percentile": None, "fault_aware": True}
+    assert doc["options"] == {"clip_percentile": None, "fault_aware": True, "placement": "default"}
     assert all(layer["fault_error"] <= layer["fault_error_in_place"] for layer in doc["layers"])
     with np.load(out / "conductance_targets.npz") as archive:
         assert archive["g"].shape == (4, 32, 32)
