@@ -1,6 +1,8 @@
 """Hardware-aware training (``crossbar.training.train_hardware_aware``): gradients through the emulated chip,
 one compiled step, bit-for-bit reproducibility, clipping, noise injection and chip in the loop."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +14,7 @@ from crossbar import PRESETS, Chip, intercept, load_onnx
 from crossbar.estimation import hardware_arrays
 from crossbar.networks import MatrixProduct, products_of
 from crossbar.training import mlp_onnx_bytes, train_hardware_aware
-from crossbar.training._chip_forward import ChipForward, _shifted
+from crossbar.training._chip_forward import ChipForward, _shifted, _stacked
 from crossbar.training._weight_clipping import clip_weights, weight_axes
 
 
@@ -51,6 +53,48 @@ def test_traced_parameters_send_every_product_to_the_chip(model, path):
     floats = {k: jnp.asarray(v) for k, v in model.params.items()}
     jax.eval_shape(lambda p, x: model.apply(p, x, on_product), floats, example)
     assert names == expected and len(names) >= 2
+
+
+@pytest.mark.slow
+def test_a_grouped_convolution_runs_its_groups_in_one_program_as_it_would_one_by_one():
+    """The groups of a grouped convolution on alike tiles are programmed, read and multiplied together
+    (one vmapped program); with the same keys they give the outputs and gradients that group-by-group
+    evaluation gives (forced here by one group's configuration differing only in a field with no effect)."""
+    resnet = load_onnx("tests/data/pytorch/resnet_torchscript.onnx")
+    x, _ = digits()
+    images = jax.image.resize(jnp.asarray(x[:2]).reshape(2, 1, 8, 8), (2, 1, 28, 28), "linear")
+    grouped = []
+
+    def record(product):
+        if product.groups > 1:
+            grouped.append(product)
+        return product.digital()
+
+    resnet.apply(resnet.params, images, record)
+    depthwise = grouped[0]  # one input and one output channel per group: keep 4 groups
+    assert depthwise.kernel.shape[:2] == (depthwise.groups, 1)
+    product = dataclasses.replace(depthwise, x=depthwise.x[:, :4], kernel=depthwise.kernel[:4], groups=4)
+    hardware = PRESETS["aihwkit-pcm"]
+    alike = (hardware,) * product.groups
+    one_differs = (dataclasses.replace(hardware, ir_drop="none"), *alike[1:])  # no wires: no effect
+    key, t = jax.random.key(0), jnp.float32(3600.0)
+
+    assert _stacked([(c, None) for c in alike]) is not None
+    assert _stacked([(c, None) for c in one_differs]) is None
+
+    @jax.jit
+    def outputs(kernel, x, crossbars):
+        def run(kernel):
+            moved = dataclasses.replace(product, kernel=kernel, x=x)
+            return ChipForward(crossbars).hook(key, t, crossbars, None)(moved)
+
+        return run(kernel), jax.grad(lambda k: jnp.sum(run(k) ** 2))(kernel)
+
+    kernel = jnp.asarray(product.kernel)
+    together, grad_together = outputs(kernel, product.x, alike)
+    alone, grad_alone = outputs(kernel, product.x, one_differs)
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad_together, grad_alone, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.slow

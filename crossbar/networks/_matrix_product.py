@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._matrix_layer import MatrixLayer, unroll_convolution
+from ._patches import convolution_patches
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,17 +67,8 @@ class MatrixProduct:
         """The activations of each group as rows (B * positions, IN) of a matrix product."""
         if self.kernel is None:
             return [jnp.reshape(self.x, (-1, self.weight.shape[0]))]
-        strides, pads, dilations = self.window
-        spatial = "DHW"[-len(strides) :]
-        patches = jax.lax.conv_general_dilated_patches(
-            self.x,
-            self.kernel.shape[2:],
-            strides,
-            pads,
-            rhs_dilation=dilations,
-            dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
-        )
-        features = jnp.moveaxis(patches, 1, -1).reshape(-1, patches.shape[1])
+        patches = convolution_patches(self.x, self.kernel.shape[2:], *self.window)
+        features = patches.reshape(-1, patches.shape[-1])
         return jnp.split(features, self.groups, axis=1)
 
     def assemble(self, outputs: list[jax.Array]) -> jax.Array:

@@ -47,28 +47,40 @@ class ChipForward:
 
         ``crossbars`` and ``compiled`` are this object's fields as the step's traced arguments."""
         k_noise, k_program, k_read, k_mvm = jax.random.split(key, 4)
-        position = iter(range(len(crossbars)))
+        start = 0
+
+        def run(i, w, rows, crossbar, compiled_i, k_step):
+            """One matrix (the i-th of the model) programmed, read and multiplied: (B, IN) -> (B, OUT)."""
+            w = jnp.asarray(w, jnp.float32)
+            noisy = self._with_noise(jax.random.fold_in(k_noise, i), w)
+            targets = (
+                crossbar.targets(jax.lax.stop_gradient(noisy))
+                if compiled_i is None
+                else _shifted(crossbar, *compiled_i, jax.lax.stop_gradient(noisy))
+            )
+            programmed = crossbar.program_targets(jax.random.fold_in(k_program, i), targets)
+            read = crossbar.read(jax.random.fold_in(k_read, i), programmed, t)
+            *_, r, cols = read.w.shape
+            ideal = jnp.where(programmed.valid, to_blocks(w, r, cols), 0.0)
+            read = eqx.tree_at(lambda m: m.w, read, ideal + jax.lax.stop_gradient(read.w - ideal))
+            k = jax.random.fold_in(k_mvm, i)
+            k = k if k_step is None else jax.random.fold_in(k, k_step)
+            return crossbar.matmul(k, read, rows)
 
         def on_product(product: MatrixProduct) -> jax.Array:
-            outputs = []
-            for w, rows in zip(product.matrices(), product.rows(), strict=True):
-                i = next(position)
-                w = jnp.asarray(w, jnp.float32)
-                noisy = self._with_noise(jax.random.fold_in(k_noise, i), w)
-                c = crossbars[i]
-                targets = (
-                    c.targets(jax.lax.stop_gradient(noisy))
-                    if compiled is None
-                    else _shifted(c, *compiled[i], jax.lax.stop_gradient(noisy))
-                )
-                programmed = c.program_targets(jax.random.fold_in(k_program, i), targets)
-                read = c.read(jax.random.fold_in(k_read, i), programmed, t)
-                *_, r, cols = read.w.shape
-                ideal = jnp.where(programmed.valid, to_blocks(w, r, cols), 0.0)
-                read = eqx.tree_at(lambda m: m.w, read, ideal + jax.lax.stop_gradient(read.w - ideal))
-                k = jax.random.fold_in(k_mvm, i)
-                k = k if product.step is None else jax.random.fold_in(k, product.step)
-                outputs.append(c.matmul(k, read, rows))
+            nonlocal start
+            matrices, rows = product.matrices(), product.rows()
+            positions = range(start, start + len(matrices))
+            start += len(matrices)
+            arrays = [(crossbars[i], None if compiled is None else compiled[i]) for i in positions]
+            stacked = _stacked(arrays) if len(arrays) > 1 else None
+            if stacked is None:  # each matrix alone
+                together = zip(positions, matrices, rows, arrays, strict=True)
+                outputs = [run(i, w, x, *pair, product.step) for i, w, x, pair in together]
+            else:  # a grouped convolution's groups on alike tiles: one program for all
+                batched = jax.vmap(run, in_axes=(0, 0, 0, 0, 0, None))
+                i = jnp.arange(positions.start, positions.stop)
+                outputs = list(batched(i, jnp.stack(matrices), jnp.stack(rows), *stacked, product.step))
             return product.assemble(outputs)
 
         return on_product
@@ -97,3 +109,13 @@ def _shifted(crossbar: Crossbar, targets: Targets, w0: jax.Array, w: jax.Array) 
 
     g = targets.g + ideal(w) - ideal(w0)
     return eqx.tree_at(lambda t: t.g, targets, g)
+
+
+def _stacked(arrays: list[tuple[Crossbar, tuple | None]]) -> tuple | None:
+    """The (crossbar, compiled) pairs of several matrices stacked along a new leading axis, when they are
+    alike (the same structure and leaf shapes); ``None`` otherwise."""
+    structures = {jax.tree.structure(a) for a in arrays}
+    shapes = {tuple(jnp.shape(leaf) for leaf in jax.tree.leaves(a)) for a in arrays}
+    if len(structures) > 1 or len(shapes) > 1:
+        return None
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *arrays)
