@@ -4,7 +4,7 @@ Monte Carlo estimate with 1-ohm wires against the same estimate with ideal wires
 
 1. The tile: conductances uniform in 0..25 uS (aihwkit-pcm's window), r_row = r_col = 1 ohm per segment,
    float32; each model's best of 3 calls after a compiling one, against a plain JAX product of the same tile
-   with a batch of 256 inputs in the same run.
+   with a batch of 256 inputs in the same run; then the exact model in float64 (and its compiling call).
 2. The MLP 784-256-128-10 on 2,000 test images, aihwkit-pcm, 10 trials x 5 times: ideal wires, the
    approximate model and the exact one at 1 ohm; ``estimate_accuracy`` called twice in this process (the
    first call compiles: cold; the second reuses it: warm). The exact model is called once (cold) unless
@@ -47,6 +47,13 @@ def tile_precompute() -> None:
     for model in ("approximate", "exact"):
         seconds = best_time(partial(ir_drop.effective_matrix, g, 1.0, 1.0, model=model), repeats=3)
         print(f"  {model} distorted matrix: {seconds:.4f} s = {seconds / matmul:.0f}x the product")
+    with jax.enable_x64(True):
+        g64 = g.astype(jnp.float64)
+        start = time.perf_counter()
+        jax.block_until_ready(ir_drop.effective_matrix(g64, 1.0, 1.0))
+        first = time.perf_counter() - start
+        seconds = best_time(partial(ir_drop.effective_matrix, g64, 1.0, 1.0), repeats=3)
+    print(f"  exact distorted matrix in float64: {seconds:.4f} s (first call, compiling: {first:.1f} s)")
 
 
 def mlp_estimates(skip_exact: bool, folder: Path) -> None:

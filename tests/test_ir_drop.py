@@ -115,6 +115,13 @@ def test_ideal_wires_give_g_exactly():
     assert relative_error(ir_drop.column_currents(g, v, 0.0, 0.0), v @ g) < 1e-6
 
 
+@pytest.mark.slow
+def test_gradient_at_an_ideal_wire_family_is_finite():
+    g = random_g(np.random.default_rng(2), 6, 5).astype(np.float32)
+    gradient = jax.grad(lambda r: jnp.sum(ir_drop.effective_matrix(g, r, 0.0)))(jnp.float32(0.0))
+    assert np.isfinite(gradient) and gradient < 0
+
+
 @pytest.mark.parametrize(("r_row", "r_col"), [(0.0, 400.0), (400.0, 0.0), (1e-4, 1e-4)])
 def test_wire_resistance_tends_to_zero(r_row, r_col, x64):
     rng = np.random.default_rng(3)
@@ -177,16 +184,40 @@ def test_nonlinear_without_convergence_raises(x64):
 
 
 @pytest.mark.slow
-def test_solvers_take_few_iterations(x64):
-    """Guards the preconditioner: at r * g_max = 1e-4 a few CG iterations and Newton steps suffice."""
+def test_newton_takes_few_iterations(x64):
+    """Guards the preconditioner: at r * g_max = 1e-4 a few Newton steps and CG iterations each suffice."""
     rng = np.random.default_rng(9)
     g, v = jnp.asarray(random_g(rng, 64, 64)), jnp.asarray(rng.uniform(-0.3, 0.3, (64, 4)))
     r = jnp.asarray(4.0)
-    _, cg_iterations = _solver._effective(g, r, r, 1e-10, 1000)
-    assert cg_iterations <= 6
     _, (newton_iterations, cg_iterations) = _solver._nonlinear(g, v, r, r, jnp.asarray(3.0), 1e-10, 50)
     assert newton_iterations <= 5
     assert cg_iterations <= 6 * newton_iterations
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 13), (11, 1), (5, 3), (24, 40), (40, 24), (37, 29), (96, 20)])
+@pytest.mark.parametrize("r_g", [1e-5, 1e-3, 1e-1])
+@pytest.mark.slow
+def test_float64_matrix_matches_scipy(shape, r_g, x64):
+    """Every entry of W_eff within 1e-6 (relative to itself) of the nodal solve: non-powers of two, R > C."""
+    rng = np.random.default_rng(sum(shape))
+    g = random_g(rng, *shape)
+    r_row, r_col = r_g / G_MAX, 0.7 * r_g / G_MAX
+    expected = reference_linear(g, np.eye(shape[0]), r_row, r_col)
+    w = np.asarray(ir_drop.effective_matrix(g, r_row, r_col))
+    assert w.dtype == np.float64
+    assert np.max(np.abs(w - expected) / expected) < 1e-6
+
+
+@pytest.mark.parametrize("g_max", [25e-6, 1e-4])
+@pytest.mark.slow
+def test_float32_matrix_matches_float64(g_max):
+    """float32 keeps every entry within 2e-5 of float64 (relative to itself) on a 128 x 256 tile at 1 ohm,
+    where the IR drop is large (no pivot is a difference of wire conductances)."""
+    g = np.random.default_rng(10).uniform(0, g_max, (128, 256))
+    single = np.asarray(ir_drop.effective_matrix(g.astype(np.float32), 1.0, 1.0))
+    with jax.enable_x64(True):
+        double = np.asarray(ir_drop.effective_matrix(g, 1.0, 1.0))
+    assert np.max(np.abs(single - double) / double) < 2e-5
 
 
 @pytest.mark.slow
@@ -201,6 +232,9 @@ def test_jit_vmap_and_batch_shapes():
     assert relative_error(mapped, eager) < 1e-6
     swept = jax.vmap(ir_drop.effective_matrix, in_axes=(None, 0, None))(gs[0], jnp.array([0.0, 50.0]), 50.0)
     assert relative_error(swept[1], ir_drop.effective_matrix(gs[0], 50.0, 50.0)) < 1e-6
+    assert relative_error(swept[0], ir_drop.effective_matrix(gs[0], 0.0, 50.0)) < 1e-6
+    chips = jax.vmap(ir_drop.effective_matrix, in_axes=(0, None, None))(gs, 50.0, 20.0)
+    assert relative_error(chips, np.stack([ir_drop.effective_matrix(g, 50.0, 20.0) for g in gs])) < 1e-6
     nonlinear = ir_drop.column_currents_nonlinear(gs[0], 0.2 * v, 50.0, 50.0, 3.0)
     assert nonlinear.shape == (2, 4, 5)
     jitted = jax.jit(ir_drop.column_currents_nonlinear)(gs[0], 0.2 * v, 50.0, 50.0, 3.0)

@@ -2,9 +2,11 @@
 
 SI units in this module: conductance in S, voltage in V, current in A, wire resistance in Ohm.
 
-The unknowns are voltage drops, so that ideal wires give exactly zero drop and float32 keeps its precision:
-``alpha[i, j] = V_i - a[i, j]`` along row line i and ``b[i, j]`` (the column node above ground) on column line
-j. Kirchhoff's current law at every node, multiplied by the segment resistance, reads
+Linear devices: ``effective_matrix`` solves the network directly (``_nested_dissection.py``). Nonlinear
+devices: Newton's method, each step an iterative solve of the linearized network, as follows. The unknowns
+are voltage drops, so that ideal wires give exactly zero drop and float32 keeps its precision:
+``alpha[i, j] = V_i - a[i, j]`` along row line i and ``b[i, j]`` (the column node above ground) on column
+line j. Kirchhoff's current law at every node, multiplied by the segment resistance, reads
 
     L_row alpha = r_row * i(dv),    L_col b = r_col * i(dv),    dv = V - alpha - b,
 
@@ -36,9 +38,9 @@ from emulator_common.validation import require, require_choice, require_finite_n
 
 from ._approximate import approximate_effective_matrix
 from ._lines import COL, ROW, inverse_pivots, line_solve
+from ._nested_dissection import nested_dissection_matrix
 
 EFFECTIVE_MATRIX_MODELS = ("exact", "approximate")
-_CHUNK = 64  # unit inputs solved together by effective_matrix (bounds memory at R * C * 64 per field)
 _NEWTON_CG_MAX_ITER = 200  # CG cap per Newton step (past it the step is inexact; Newton's checks still hold)
 _GROWTH_LIMIT = 3  # consecutive Newton iterations with a doubling residual that count as divergence
 _NEWTON_ERRORS = (
@@ -62,26 +64,20 @@ def column_currents(g, v, r_row, r_col, *, model: str = "exact") -> jax.Array:
     return v @ effective_matrix(g, r_row, r_col, model=model)
 
 
-def effective_matrix(
-    g, r_row, r_col, *, model: str = "exact", tol: float | None = None, max_iter: int = 1000
-) -> jax.Array:
+def effective_matrix(g, r_row, r_col, *, model: str = "exact") -> jax.Array:
     """The distorted matrix W_eff (R, C) in S with output currents ``I = V @ W_eff`` under IR drop.
 
-    ``model="exact"`` solves the network once per unit input (or, by reciprocity, per unit output when
-    R > C), so every later MVM is one matmul: ``tol`` bounds each solve's preconditioned residual norm
-    relative to its start (default 1e-6 in float32, 1e-10 in float64); past ``max_iter`` conjugate-gradient
-    iterations it raises ``equinox.EquinoxRuntimeError``. ``"approximate"`` solves each line on its own in
-    O(RC) (``approximate_effective_matrix``, docs/models.md section 6.5; ``tol`` and ``max_iter`` unused).
-    Zero wire resistance gives ``W_eff == g`` exactly. Differentiable with respect to ``g``, ``r_row`` and
-    ``r_col`` (the exact model implicitly, through the converged solution).
+    ``model="exact"`` solves the network directly (``nested_dissection_matrix``, docs/models.md section
+    6.3), so every later MVM is one matmul. ``"approximate"`` solves each line on its own in O(RC)
+    (``approximate_effective_matrix``, section 6.5), which is exact when either wire family is ideal: the
+    exact model uses it there. Zero wire resistance gives ``W_eff == g`` exactly. Differentiable with respect
+    to ``g``, ``r_row`` and ``r_col``.
     """
     require_choice("model", model, EFFECTIVE_MATRIX_MODELS)
     g, r_row, r_col = _checked_network(g, r_row, r_col)
     if model == "approximate":
         return approximate_effective_matrix(g, r_row, r_col)
-    tol = _checked_solver(tol, max_iter, g.dtype)
-    w, _ = _effective(g, r_row, r_col, tol, int(max_iter))
-    return w
+    return _exact(g, r_row, r_col)
 
 
 def column_currents_nonlinear(
@@ -90,12 +86,13 @@ def column_currents_nonlinear(
     """Column currents (..., C) in A for devices with ``i = g sinh(iv_b dv) / iv_b``, solved per input.
 
     ``g`` (R, C) in S, ``v`` (..., R) in V, ``r_row``/``r_col`` in Ohm, ``iv_b`` in 1/V (0: linear devices).
-    Newton's method from the drop-free state; each step is solved like ``effective_matrix``'s network. An
-    input is done when its voltage update falls below ``tol * max|v|`` (default 1e-6 in float32, 1e-10 in
-    float64), or stops shrinking at the rounding floor. Raises ``equinox.EquinoxRuntimeError`` naming the
-    cause and a remedy on non-finite voltages, a residual growing for several iterations, or no convergence
-    within ``max_iter`` Newton iterations (``equinox.error_if``: inside an outer ``jax.jit`` the same message
-    comes as a ``jax.errors.JaxRuntimeError``; ``equinox.filter_jit`` keeps the type).
+    Newton's method from the drop-free state; each step solves the linearized network by preconditioned
+    conjugate gradients (docs/models.md section 6.2). An input is done when its voltage update falls below
+    ``tol * max|v|`` (default 1e-6 in float32, 1e-10 in     float64), or stops shrinking at the rounding
+    floor. Raises ``equinox.EquinoxRuntimeError`` naming the     cause and a remedy on non-finite voltages, a
+    residual growing for several iterations, or no convergence     within ``max_iter`` Newton iterations
+    (``equinox.error_if``: inside an outer ``jax.jit`` the same message     comes as a
+    ``jax.errors.JaxRuntimeError``; ``equinox.filter_jit`` keeps the type).
     Differentiable in ``g``, ``v``, ``r_row``, ``r_col`` and ``iv_b`` (implicitly, at the solution).
     """
     g, r_row, r_col = _checked_network(g, r_row, r_col)
@@ -237,35 +234,16 @@ def _pcg(network: _Network, _, h: jax.Array, *, tol: float, max_iter: int):
     return x * scale, (k, jnp.all(rz <= stop))
 
 
-@eqx.filter_jit
-def _effective(g, r_row, r_col, tol, max_iter) -> tuple[jax.Array, jax.Array]:
-    """W_eff (R, C) and the most CG iterations of any chunk, solving min(R, C) unit problems."""
-    if g.shape[0] > g.shape[1]:  # reciprocity: the transposed, flipped tile with the wires swapped
-        w, iterations = _effective(_flip_t(g), r_col, r_row, tol, max_iter)
-        return _flip_t(w), iterations
-    rows, cols = g.shape
-    chunk = -(-rows // -(-rows // _CHUNK))  # near-equal chunks of at most _CHUNK inputs
-    n_chunks = -(-rows // chunk)
-    inputs = jnp.eye(n_chunks * chunk, rows, dtype=g.dtype).reshape(n_chunks, chunk, rows)
-    network = _Network((r_row * g)[:, :, None], (r_col * g)[:, :, None])
-
-    def losses(v):  # (chunk, R) unit inputs -> (chunk, C) currents lost to IR drop
-        v_rows = v.T[:, None, :]
-        alpha, b, stats = network.solve(network.y_row * v_rows, network.y_col * v_rows, tol, max_iter)
-        return jnp.sum(g[:, :, None] * (alpha + b), axis=0).T, stats
-
-    lost, (iterations, converged) = lax.map(losses, inputs)
-    w = g - lost.reshape(n_chunks * chunk, cols)[:rows]
-    message = (
-        f"IR-drop solve: conjugate gradients did not converge within max_iter={max_iter} iterations; "
-        "increase max_iter, or check that r_row * g and r_col * g are not extreme"
+@jax.jit
+def _exact(g: jax.Array, r_row: jax.Array, r_col: jax.Array) -> jax.Array:
+    """W_eff (R, C): the direct solve, or the line solves where a wire family is ideal (exact there)."""
+    ideal = (r_row == 0) | (r_col == 0)
+    safe = (jnp.where(ideal, 1, r_row), jnp.where(ideal, 1, r_col))  # no infinite conductance, even unused
+    return lax.cond(
+        ideal,
+        lambda: approximate_effective_matrix(g, r_row, r_col),
+        lambda: nested_dissection_matrix(g, *safe),
     )
-    return eqx.error_if(w, ~jnp.all(converged), message), jnp.max(iterations)
-
-
-def _flip_t(x: jax.Array) -> jax.Array:
-    """The tile seen from its outputs: transposed, both axes reversed."""
-    return x.T[::-1, ::-1]
 
 
 class _Newton(NamedTuple):
