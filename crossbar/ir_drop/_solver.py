@@ -88,10 +88,10 @@ def column_currents_nonlinear(
     ``g`` (R, C) in S, ``v`` (..., R) in V, ``r_row``/``r_col`` in Ohm, ``iv_b`` in 1/V (0: linear devices).
     Newton's method from the drop-free state; each step solves the linearized network by preconditioned
     conjugate gradients (docs/models.md section 6.2). An input is done when its voltage update falls below
-    ``tol * max|v|`` (default 1e-6 in float32, 1e-10 in     float64), or stops shrinking at the rounding
-    floor. Raises ``equinox.EquinoxRuntimeError`` naming the     cause and a remedy on non-finite voltages, a
-    residual growing for several iterations, or no convergence     within ``max_iter`` Newton iterations
-    (``equinox.error_if``: inside an outer ``jax.jit`` the same message     comes as a
+    ``tol * max|v|`` (default 1e-6 in float32, 1e-10 in float64), or stops shrinking at the rounding floor.
+    Raises ``equinox.EquinoxRuntimeError`` naming the cause and a remedy on non-finite voltages, a residual
+    growing for several iterations, or no convergence within ``max_iter`` Newton iterations
+    (``equinox.error_if``: inside an outer ``jax.jit`` the same message comes as a
     ``jax.errors.JaxRuntimeError``; ``equinox.filter_jit`` keeps the type).
     Differentiable in ``g``, ``v``, ``r_row``, ``r_col`` and ``iv_b`` (implicitly, at the solution).
     """
