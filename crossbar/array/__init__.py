@@ -11,6 +11,7 @@ from ._crossbar import Targets as Targets
 from ._dac import DAC as DAC
 from ._periphery import Periphery as Periphery
 from ._periphery import managed_mvm as managed_mvm
+from ._tile_ir_drop import effective_tiles as effective_tiles
 from ._tiling import near_equal_split as near_equal_split
 from ._tiling import to_blocks as to_blocks
 from ._weight_mapping import WeightMapping as WeightMapping

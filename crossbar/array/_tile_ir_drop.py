@@ -49,9 +49,10 @@ _SOLVERS = {model: _sequential_solver(model) for model in ir_drop.EFFECTIVE_MATR
 
 def effective_tiles(g: jax.Array, r_row, r_col, model: str) -> jax.Array:
     """Distorted matrices (uS) of tiles of conductances ``g`` (uS) (..., R, C), wires ``r_row``, ``r_col``
-    (ohm per segment) and IR-drop ``model`` (``"exact"`` or ``"approximate"``), one tile at a time."""
+    (ohm per segment: one value for every tile, or one per tile, shaped ``g.shape[:-2]``) and IR-drop
+    ``model`` (``"exact"`` or ``"approximate"``), one tile at a time."""
     solve = _SOLVERS[model]
-    r_row, r_col = jnp.asarray(r_row, g.dtype), jnp.asarray(r_col, g.dtype)
+    r_row, r_col = (jnp.broadcast_to(jnp.asarray(r, g.dtype), g.shape[:-2]) for r in (r_row, r_col))
     for _ in range(g.ndim - 2):
-        solve = jax.vmap(solve, in_axes=(0, None, None))
+        solve = jax.vmap(solve)
     return solve(g, r_row, r_col)

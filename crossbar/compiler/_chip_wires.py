@@ -14,7 +14,7 @@ import numpy as np
 
 from emulator_common.fault_codes import STUCK_ON
 
-from .. import ir_drop
+from ..array import effective_tiles
 from ._mapper import ChipMapping, device_columns
 
 
@@ -46,13 +46,8 @@ class ChipWires(eqx.Module):
         flat = self.background.reshape(-1)
         for g, index, owned in zip(conductances, self.index, self.owned, strict=True):
             flat = flat.at[jnp.where(owned, index, size)].set(g.astype(flat.dtype), mode="drop")
-        tiles = flat.reshape(self.background.shape) * 1e-6
-
-        def solve(tile):  # one tile after another: a solve holds several (rows, cols, inputs) arrays at once
-            g, r_row, r_col = tile
-            return ir_drop.effective_matrix(g, r_row, r_col, model=self.model)
-
-        effective = (jax.lax.map(solve, (tiles, self.r_row, self.r_col)) * 1e6).reshape(-1)
+        tiles = flat.reshape(self.background.shape)
+        effective = effective_tiles(tiles, self.r_row, self.r_col, self.model).reshape(-1)
         return [effective[index].astype(g.dtype) for g, index in zip(conductances, self.index, strict=True)]
 
 
