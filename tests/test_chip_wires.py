@@ -21,6 +21,7 @@ import calibration
 from crossbar import ir_drop
 from crossbar.cli import main
 from crossbar.compiler import (
+    ChipNotEmulated,
     chip_arrays,
     chip_periphery,
     chip_wires,
@@ -293,6 +294,17 @@ def test_wires_raise_a_chips_output_error_and_the_same_seed_repeats_it(model):
     again = estimate(model, chip)
     np.testing.assert_array_equal(again.accuracies, wired.accuracies)
     np.testing.assert_array_equal(again.output_errors, wired.output_errors)
+
+
+def test_amplitude_inputs_on_a_nonlinear_iv_are_refused_on_a_wired_chip(model):
+    """Amplitude-encoded inputs bend through a nonlinear I-V, so each input needs its own network solve,
+    which chips' whole-tile reads do not do: refused with the reason and the remedy."""
+    chip = Chip.of(with_wires(calibration.synthesize("rram", 3, 0, rows=64, cols=64), 1.0))
+    bent = chip.with_setting(("periphery", "dac", "encoding"), "amplitude").with_setting(
+        ("device", "iv_b"), 2.0
+    )
+    with pytest.raises(ChipNotEmulated, match="use periphery.dac.encoding=pulse_width"):
+        estimate(model, bent)
 
 
 # --- bad wires in a profile ----------------------------------------------------------------------------

@@ -153,7 +153,7 @@ class Crossbar(eqx.Module):
                 require_finite_nonnegative(name, getattr(self, name))
         require_choice("drift_compensation", self.drift_compensation, DRIFT_COMPENSATION)
         require_choice("ir_drop", self.ir_drop, IR_DROP_MODELS)
-        if self.ir_drop == "approximate" and self.has_ir_drop and self._bends_inputs():
+        if self.ir_drop == "approximate" and self.has_ir_drop and self.bends_inputs():
             raise ValueError(
                 "ir_drop: the approximate model is defined for linear devices; amplitude-encoded inputs on "
                 "a nonlinear I-V (device.iv_b != 0) need exact (or none, or pulse_width encoding)"
@@ -285,7 +285,7 @@ class Crossbar(eqx.Module):
 
     def _read_matrix(self, g: jax.Array, programmed: ProgrammedMatrix) -> ReadMatrix:
         """The tiles as conductances ``g`` (uS) (n_r, n_c, R, physical columns) hold them, uncompensated."""
-        per_input = self._bends_inputs() and self.has_ir_drop
+        per_input = self.bends_inputs() and self.has_ir_drop
         return ReadMatrix(
             self._weights(g, programmed),
             g if per_input else None,
@@ -330,7 +330,7 @@ class Crossbar(eqx.Module):
         one_hot = jnp.broadcast_to(jnp.eye(rows, dtype=weights.w.dtype), (n_r, rows, rows))
         return mean_abs_output(self._tile_outputs(key, one_hot, weights), valid, self.drift_compensation)
 
-    def _bends_inputs(self) -> bool:
+    def bends_inputs(self) -> bool:
         """Whether the device I-V bends the inputs: amplitude encoding and an iv_b that may be nonzero.
 
         With pulse-width encoding every input sees the full read voltage, so the nonlinearity is one constant
@@ -345,7 +345,7 @@ class Crossbar(eqx.Module):
         """``f(v, crossbar, w, g, w_max)``: a tile's response to normalized inputs (B, R) -> (B, C) when it is
         not ``v @ w``, else ``None``. ``g`` is the tile's conductances (uS) when each input needs a network
         solve (IR drop), else ``None``."""
-        if not self._bends_inputs():
+        if not self.bends_inputs():
             return None
         return _bent_response
 

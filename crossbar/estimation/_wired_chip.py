@@ -10,7 +10,6 @@ baseline is read through the wires too, as a chip measures it. The products then
 import functools
 
 import jax
-import numpy as np
 
 from ..array import ProgrammedMatrix, ReadMatrix
 from ..compiler import ChipNotEmulated, ChipWires
@@ -21,8 +20,7 @@ def wired_stages(model: Model, crossbars: tuple, targets: tuple, wires: ChipWire
     """The stages of ``keys``' trials of the model on a chip: its matrices on ``crossbars`` (ideal wires
     each) with ``targets``, the chip's tiles solved whole with ``wires``."""
     for crossbar in crossbars:
-        b = np.asarray(crossbar.device.iv_b)
-        if crossbar.periphery.dac.encoding == "amplitude" and np.any(b != 0):
+        if crossbar.bends_inputs():
             raise ChipNotEmulated(
                 "amplitude-encoded inputs on devices with a nonlinear I-V (device.iv_b != 0) are not "
                 "emulated on a chip whose tiles have wires; use periphery.dac.encoding=pulse_width"
