@@ -41,7 +41,7 @@ def chip_arrays(
     weight_mapping = WeightMapping(scheme=scheme, clip_percentile=mapping.clip_percentile)
     arrays = []
     for layer in mapping.layers:
-        blocks = sorted((b for b in mapping.blocks if b.layer == layer.name), key=lambda b: b.grid)
+        blocks = mapping.layer_blocks(layer.name)
         n_r, n_c = layer.grid
 
         def grid(values: list[np.ndarray], n_r=n_r, n_c=n_c) -> jax.Array:

@@ -72,7 +72,7 @@ def chip_wires(mapping: ChipMapping, model: str = "exact") -> ChipWires | None:
     taken = np.zeros(background.shape, bool)
     indices, owned = [], []
     for layer in mapping.layers:
-        blocks = sorted((b for b in mapping.blocks if b.layer == layer.name), key=lambda b: b.grid)
+        blocks = mapping.layer_blocks(layer.name)
         layer_index, layer_owned = [], []
         for block in blocks:
             rows = block.spot.row + block.row_of

@@ -20,10 +20,7 @@ def ir_drop_errors(mapping: ChipMapping, model: str = "exact") -> tuple[float, .
     if wires is None:
         return (0.0,) * len(mapping.layers)
     scheme = mapping.profile.geometry.scheme
-    layers = [
-        sorted((b for b in mapping.blocks if b.layer == layer.name), key=lambda b: b.grid)
-        for layer in mapping.layers
-    ]
+    layers = [mapping.layer_blocks(layer.name) for layer in mapping.layers]
     held = [
         np.stack([_held(mapping, b, scheme) for b in blocks]).reshape(*layer.grid, *blocks[0].g_target.shape)
         for layer, blocks in zip(mapping.layers, layers, strict=True)

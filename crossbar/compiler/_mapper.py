@@ -108,6 +108,10 @@ class ChipMapping:
     fault_aware: bool
     placement: str = "default"
 
+    def layer_blocks(self, layer: str) -> list[MappedBlock]:
+        """The blocks of ``layer`` in the order of its tile grid (row-major over (input, output) splits)."""
+        return sorted((b for b in self.blocks if b.layer == layer), key=lambda b: b.grid)
+
     def conductance_targets(self) -> np.ndarray:
         """Conductance to program into every device of the chip (tiles, rows, cols) (uS); unused at g_min."""
         g = self.profile.geometry
